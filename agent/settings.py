@@ -1,0 +1,195 @@
+"""User settings: environment, ``.env`` and CLI flags, validated in one place.
+
+Precedence, highest first: CLI flags (passed as init kwargs), environment
+variables, the ``.env`` file in the working directory, defaults. Most names carry
+the ``PAPERBRIEF_`` prefix; the handful that other tools already standardise
+(``OPENAI_API_KEY``, ``OPENAI_BASE_URL``, ``CHROMA_HOST``, ``CHROMA_PORT``) are read
+under their usual names too. ``.env.example`` documents every field.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from store.config import EmbeddingConfig, HttpConfig, RetrievalConfig, StoreConfig
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("paperbrief", appauthor=False))
+
+
+def _env(name: str, *others: str) -> AliasChoices:
+    return AliasChoices(f"PAPERBRIEF_{name}", *others, name.lower())
+
+
+class SettingsError(Exception):
+    """A setting with an invalid value; the message is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    """Every knob paperbrief has. Unknown ``PAPERBRIEF_*`` variables are ignored."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        validate_default=True,
+    )
+
+    # --- where state lives -------------------------------------------------------
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        validation_alias=_env("DATA_DIR"),
+        description="Directory holding the index, BM25, caches, logs and conversations.",
+    )
+
+    # --- Chroma -------------------------------------------------------------------
+    chroma_host: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CHROMA_HOST", "PAPERBRIEF_CHROMA_HOST", "chroma_host"),
+        description="Chroma server host; unset means an embedded store under the data dir.",
+    )
+    chroma_port: int = Field(
+        default=8000,
+        ge=1,
+        le=65535,
+        validation_alias=AliasChoices("CHROMA_PORT", "PAPERBRIEF_CHROMA_PORT", "chroma_port"),
+    )
+
+    # --- chunking and embeddings --------------------------------------------------
+    chunk_size: int = Field(default=384, ge=32, le=8192, validation_alias=_env("CHUNK_SIZE"))
+    chunk_overlap: int = Field(default=48, ge=0, le=4096, validation_alias=_env("CHUNK_OVERLAP"))
+    embedding_provider: Literal["local", "openai"] = Field(
+        default="local", validation_alias=_env("EMBEDDING_PROVIDER")
+    )
+    embedding_model: str = Field(
+        default="all-MiniLM-L6-v2-int8", validation_alias=_env("EMBEDDING_MODEL")
+    )
+    embedding_base_url: str | None = Field(default=None, validation_alias=_env("EMBEDDING_BASE_URL"))
+    embedding_api_key: SecretStr | None = Field(
+        default=None, validation_alias=_env("EMBEDDING_API_KEY")
+    )
+    embedding_batch_size: int = Field(
+        default=32, ge=1, le=4096, validation_alias=_env("EMBEDDING_BATCH_SIZE")
+    )
+
+    # --- retrieval ----------------------------------------------------------------
+    fusion: Literal["rrf", "score"] = Field(default="score", validation_alias=_env("FUSION"))
+    bm25_weight: float = Field(default=0.5, ge=0.0, le=1.0, validation_alias=_env("BM25_WEIGHT"))
+    dense_weight: float = Field(default=0.5, ge=0.0, le=1.0, validation_alias=_env("DENSE_WEIGHT"))
+    rrf_k: int = Field(default=60, ge=1, le=10_000, validation_alias=_env("RRF_K"))
+    candidates: int = Field(default=100, ge=1, le=10_000, validation_alias=_env("CANDIDATES"))
+    top_k: int = Field(default=10, ge=1, le=1000, validation_alias=_env("TOP_K"))
+
+    # --- live fetching ------------------------------------------------------------
+    hf_url: str = Field(default="https://huggingface.co", validation_alias=_env("HF_URL"))
+    arxiv_url: str = Field(
+        default="https://export.arxiv.org/api/query", validation_alias=_env("ARXIV_URL")
+    )
+    http_timeout_s: float = Field(default=30.0, gt=0, validation_alias=_env("HTTP_TIMEOUT"))
+    http_retries: int = Field(default=5, ge=1, le=20, validation_alias=_env("HTTP_RETRIES"))
+    http_min_interval_s: float = Field(
+        default=3.0, ge=0, validation_alias=_env("HTTP_MIN_INTERVAL")
+    )
+
+    # --- language models ----------------------------------------------------------
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key")
+    )
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url")
+    )
+    model: str | None = Field(
+        default=None,
+        validation_alias=_env("MODEL"),
+        description="Chat model name for the OpenAI-compatible provider.",
+    )
+    gguf: Path | None = Field(
+        default=None,
+        validation_alias=_env("GGUF"),
+        description="GGUF file for the local provider; default SmolLM2-135M-Instruct.",
+    )
+    llm_timeout_s: float = Field(default=60.0, gt=0, validation_alias=_env("LLM_TIMEOUT"))
+    llm_attempts: int = Field(default=4, ge=1, le=20, validation_alias=_env("LLM_ATTEMPTS"))
+    max_answer_tokens: int = Field(
+        default=512, ge=16, le=32_768, validation_alias=_env("MAX_ANSWER_TOKENS")
+    )
+    context_window: int | None = Field(
+        default=None, ge=512, validation_alias=_env("CONTEXT_WINDOW")
+    )
+    abstain_threshold: float = Field(
+        default=0.0, ge=0.0, validation_alias=_env("ABSTAIN_THRESHOLD")
+    )
+    concurrency: int = Field(default=4, ge=1, le=256, validation_alias=_env("CONCURRENCY"))
+
+    @field_validator("chroma_host", "openai_base_url", "embedding_base_url", "model", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    def store_config(self) -> StoreConfig:
+        """The plain config the data side takes."""
+        api_key = self.embedding_api_key or self.openai_api_key
+        return StoreConfig(
+            data_dir=self.data_dir,
+            chroma_host=self.chroma_host,
+            chroma_port=self.chroma_port,
+            chunk_size=self.chunk_size,
+            chunk_overlap=min(self.chunk_overlap, self.chunk_size // 2),
+            embedding=EmbeddingConfig(
+                provider=self.embedding_provider,
+                model=self.embedding_model,
+                base_url=self.embedding_base_url or self.openai_base_url,
+                api_key=api_key.get_secret_value() if api_key else None,
+                batch_size=self.embedding_batch_size,
+            ),
+            retrieval=RetrievalConfig(
+                fusion=self.fusion,
+                bm25_weight=self.bm25_weight,
+                dense_weight=self.dense_weight,
+                rrf_k=self.rrf_k,
+                candidates=self.candidates,
+            ),
+            http=HttpConfig(
+                hf_url=self.hf_url.rstrip("/"),
+                arxiv_url=self.arxiv_url,
+                timeout_s=self.http_timeout_s,
+                retries=self.http_retries,
+                min_interval_s=self.http_min_interval_s,
+            ),
+        )
+
+
+def _field_env_name(settings_cls: type[Settings], field_name: str) -> str:
+    alias = settings_cls.model_fields[field_name].validation_alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return field_name.upper()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning a validation failure into one readable line.
+
+    ``overrides`` are CLI flags; ``None`` values mean "flag not given".
+    """
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = str(err["loc"][0]) if err["loc"] else "?"
+        name = loc if loc.isupper() else _field_env_name(Settings, loc) if loc in Settings.model_fields else loc
+        value = err.get("input")
+        shown = "" if "KEY" in name else f" (got {value!r})"
+        raise SettingsError(f"invalid setting {name}: {err['msg']}{shown}") from None

@@ -1,0 +1,174 @@
+"""Paper records: the one domain type every source produces and the index stores.
+
+A paper is identified by its arXiv id when known (version suffix dropped, so v1 and
+v2 are the same paper), else by a stable hash of its normalized title. The same
+paper seen in two listings or two sources is merged into one record that keeps
+every listing date and every source, which is what lets a weekly brief select
+papers by the day they were *listed* rather than submitted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date
+
+_ARXIV_NEW = re.compile(r"(?<![\w.])(\d{4}\.\d{4,5})(?:v\d+)?(?![\w])")
+_ARXIV_OLD = re.compile(r"(?<![\w.])([a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?(?![\w])")
+
+
+def normalize_arxiv_id(raw: str | None) -> str | None:
+    """Return the version-less arXiv id inside ``raw`` (an id, an abs/pdf URL), or None."""
+    if not raw:
+        return None
+    text = raw.strip()
+    m = _ARXIV_NEW.search(text)
+    if m:
+        return m.group(1)
+    m = _ARXIV_OLD.search(text)
+    if m:
+        return m.group(1)
+    return None
+
+
+def title_key(title: str) -> str:
+    """Fold a title to the key used to recognise the same paper across sources.
+
+    Case, accents, punctuation and whitespace differ between listings of one paper,
+    so they are all folded away.
+    """
+    text = unicodedata.normalize("NFKD", title)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = re.sub(r"[^\w]+", " ", text.casefold())
+    return " ".join(text.split())
+
+
+def title_hash_id(title: str) -> str:
+    """Stable id for a paper without an arXiv id: ``t-`` + 16 hex digits of the title key."""
+    return "t-" + hashlib.sha1(title_key(title).encode("utf-8")).hexdigest()[:16]
+
+
+def paper_id_for(title: str, arxiv_id: str | None) -> str:
+    """The record id: the arXiv id when known, else the title hash."""
+    return arxiv_id if arxiv_id else title_hash_id(title)
+
+
+@dataclass(frozen=True)
+class Paper:
+    """One paper, as parsed from a source and as stored in the catalog.
+
+    ``listing_dates`` are the days of the listings (HF daily page, arXiv daily
+    listing) the paper appeared on; ``published`` is the author's submission date.
+    ``sources`` names where each sighting came from (``hf-page:<file>``,
+    ``hf-api``, ``arxiv-api``, ``file:<name>``).
+    """
+
+    id: str
+    title: str
+    abstract: str
+    authors: tuple[str, ...] = ()
+    published: date | None = None
+    listing_dates: tuple[date, ...] = ()
+    sources: tuple[str, ...] = ()
+    url: str | None = None
+    upvotes: int | None = None
+    keywords: tuple[str, ...] = ()
+    arxiv_id: str | None = None
+    categories: tuple[str, ...] = field(default=())
+
+    @property
+    def text_hash(self) -> str:
+        """Hash of what gets embedded: a change here means re-chunk and re-embed."""
+        return hashlib.sha1(f"{self.title}\n\n{self.abstract}".encode()).hexdigest()
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of the whole record: a change here means the catalog row is updated."""
+        payload = json.dumps(self.to_json(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha1(payload.encode()).hexdigest()
+
+    @property
+    def first_listed(self) -> date | None:
+        return self.listing_dates[0] if self.listing_dates else None
+
+    @property
+    def display_date(self) -> date | None:
+        """The date people see next to a paper: latest listing, else publication."""
+        return self.listing_dates[-1] if self.listing_dates else self.published
+
+    def to_json(self) -> dict[str, object]:
+        data = asdict(self)
+        data["published"] = self.published.isoformat() if self.published else None
+        data["listing_dates"] = [d.isoformat() for d in self.listing_dates]
+        for key in ("authors", "sources", "keywords", "categories"):
+            data[key] = list(data[key])
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Paper:
+        def _dates(value: object) -> tuple[date, ...]:
+            return tuple(date.fromisoformat(str(v)) for v in (value or []))  # type: ignore[union-attr]
+
+        published = data.get("published")
+        return cls(
+            id=str(data["id"]),
+            title=str(data["title"]),
+            abstract=str(data.get("abstract") or ""),
+            authors=tuple(data.get("authors") or ()),  # type: ignore[arg-type]
+            published=date.fromisoformat(str(published)) if published else None,
+            listing_dates=_dates(data.get("listing_dates")),
+            sources=tuple(data.get("sources") or ()),  # type: ignore[arg-type]
+            url=data.get("url") or None,  # type: ignore[arg-type]
+            upvotes=int(data["upvotes"]) if data.get("upvotes") is not None else None,  # type: ignore[arg-type]
+            keywords=tuple(data.get("keywords") or ()),  # type: ignore[arg-type]
+            arxiv_id=data.get("arxiv_id") or None,  # type: ignore[arg-type]
+            categories=tuple(data.get("categories") or ()),  # type: ignore[arg-type]
+        )
+
+
+def _union(a: tuple, b: tuple) -> tuple:
+    return tuple(dict.fromkeys([*a, *b]))
+
+
+def merge_papers(old: Paper, new: Paper) -> Paper:
+    """Merge two sightings of one paper.
+
+    Dates, sources, authors and keywords are unioned; scalar fields prefer the
+    newer sighting when it has a value, except the abstract, where the longer text
+    wins (listing pages sometimes truncate) and upvotes, where the higher count wins.
+    An arXiv id found by either sighting becomes the record's id.
+    """
+    arxiv_id = new.arxiv_id or old.arxiv_id
+    abstract = new.abstract if len(new.abstract) >= len(old.abstract) else old.abstract
+    upvotes_seen = [u for u in (old.upvotes, new.upvotes) if u is not None]
+    return replace(
+        old,
+        id=arxiv_id or old.id,
+        title=new.title or old.title,
+        abstract=abstract,
+        authors=new.authors or old.authors,
+        published=new.published or old.published,
+        listing_dates=tuple(sorted(set(old.listing_dates) | set(new.listing_dates))),
+        sources=_union(old.sources, new.sources),
+        url=new.url or old.url,
+        upvotes=max(upvotes_seen) if upvotes_seen else None,
+        keywords=_union(old.keywords, new.keywords),
+        arxiv_id=arxiv_id,
+        categories=_union(old.categories, new.categories),
+    )
+
+
+def dedupe(papers: list[Paper]) -> list[Paper]:
+    """Merge duplicates within one batch, by id and by title key, keeping first-seen order."""
+    by_key: dict[str, Paper] = {}
+    alias: dict[str, str] = {}
+    for paper in papers:
+        tkey = "title:" + title_key(paper.title)
+        key = alias.get(paper.id) or alias.get(tkey) or paper.id
+        merged = merge_papers(by_key[key], paper) if key in by_key else paper
+        by_key[key] = merged
+        alias[paper.id] = alias[tkey] = alias[merged.id] = key
+    return list(by_key.values())
