@@ -1,0 +1,73 @@
+"""Pick the model a command talks to, from settings and an optional ``--model``.
+
+The rule is deliberately short so it can be stated in ``--help``: a configured API
+key or base URL means the OpenAI-compatible provider; otherwise the local GGUF
+model. A ``--model`` ending in ``.gguf`` always means that local file.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+from agent.llm.base import LLM, LLMError
+from agent.llm.local import LocalLLM
+from agent.llm.openai_compat import DEFAULT_MODEL, OpenAICompatLLM
+from agent.llm.retry import RetryPolicy
+from agent.settings import Settings
+
+#: How many available model ids an "unknown model" error lists.
+_SHOWN_MODELS = 8
+
+
+def make_llm(
+    settings: Settings,
+    model: str | None = None,
+    *,
+    check_model: bool = True,
+    policy: RetryPolicy | None = None,
+) -> LLM:
+    """The model to use; raises :class:`LLMError` with one line when it can't be had.
+
+    ``check_model`` asks an OpenAI-compatible server for its ``/models`` list so a
+    typo fails now, naming the alternatives, instead of after retrieval; servers
+    that don't answer ``/models`` are trusted. ``policy`` overrides the retry policy
+    built from ``llm_attempts`` (tests inject a sleep that doesn't sleep).
+    """
+    chosen = model or settings.model
+    if chosen and chosen.lower().endswith(".gguf"):
+        return LocalLLM(Path(chosen), context_window=settings.context_window)
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    if not key and not settings.openai_base_url:
+        if chosen:
+            raise LLMError(
+                f"model {chosen} needs an OpenAI-compatible server: set OPENAI_API_KEY or "
+                "OPENAI_BASE_URL, or pass a .gguf file to use a local model"
+            )
+        return LocalLLM(settings.gguf, context_window=settings.context_window)
+    llm = OpenAICompatLLM(
+        chosen or DEFAULT_MODEL,
+        base_url=settings.openai_base_url,
+        api_key=key,
+        timeout_s=settings.llm_timeout_s,
+        policy=policy or RetryPolicy(attempts=settings.llm_attempts),
+        context_window=settings.context_window,
+    )
+    if check_model:
+        _check_model(llm)
+    return llm
+
+
+def _check_model(llm: OpenAICompatLLM) -> None:
+    available = llm.list_models()
+    if not available or llm.name in available:
+        return
+    # Ollama lists "llama3:latest" for "llama3"; accept the implied tag.
+    if ":" not in llm.name and f"{llm.name}:latest" in available:
+        return
+    close = difflib.get_close_matches(llm.name, available, n=3, cutoff=0.5)
+    ordered = close + [m for m in sorted(available) if m not in close]
+    shown = ", ".join(ordered[:_SHOWN_MODELS])
+    more = f" (+{len(ordered) - _SHOWN_MODELS} more)" if len(ordered) > _SHOWN_MODELS else ""
+    hint = f"did you mean {close[0]}? " if close else ""
+    raise LLMError(f"{llm.describe}: unknown model; {hint}the server offers {shown}{more}")
