@@ -40,6 +40,7 @@ class Settings(BaseSettings):
         extra="ignore",
         populate_by_name=True,
         validate_default=True,
+        env_ignore_empty=True,
     )
 
     # --- where state lives -------------------------------------------------------
@@ -124,7 +125,12 @@ class Settings(BaseSettings):
         default=None, ge=512, validation_alias=_env("CONTEXT_WINDOW")
     )
     abstain_threshold: float = Field(
-        default=0.0, ge=0.0, validation_alias=_env("ABSTAIN_THRESHOLD")
+        default=0.3, ge=0.0, le=1.0, validation_alias=_env("ABSTAIN_THRESHOLD")
+    )
+    prices: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        validation_alias=_env("PRICES"),
+        description="USD per 1M (prompt, completion) tokens by model, JSON; extends the built-in table.",
     )
     concurrency: int = Field(default=4, ge=1, le=256, validation_alias=_env("CONCURRENCY"))
 

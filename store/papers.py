@@ -137,12 +137,16 @@ def merge_papers(old: Paper, new: Paper) -> Paper:
     """Merge two sightings of one paper.
 
     Dates, sources, authors and keywords are unioned; scalar fields prefer the
-    newer sighting when it has a value, except the abstract, where the longer text
-    wins (listing pages sometimes truncate) and upvotes, where the higher count wins.
+    newer sighting when it has a value (a revised abstract replaces the old one),
+    except when the new abstract is a truncation of the stored one (listing pages
+    sometimes cut abstracts short), and upvotes, where the higher count wins.
     An arXiv id found by either sighting becomes the record's id.
     """
     arxiv_id = new.arxiv_id or old.arxiv_id
-    abstract = new.abstract if len(new.abstract) >= len(old.abstract) else old.abstract
+    abstract = new.abstract or old.abstract
+    stem = new.abstract.rstrip(" .…")
+    if stem and len(new.abstract) < len(old.abstract) and old.abstract.startswith(stem):
+        abstract = old.abstract
     upvotes_seen = [u for u in (old.upvotes, new.upvotes) if u is not None]
     return replace(
         old,

@@ -1,0 +1,5 @@
+"""``python -m agent`` runs the ``paperbrief`` command."""
+
+from agent.cli import main
+
+main()
