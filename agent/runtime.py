@@ -1,0 +1,34 @@
+"""Wiring shared by every front end: the index and the logged model for the current settings.
+
+The CLI, the TUI, batch and evals all build these the same way, so a setting means
+the same thing everywhere and every model call lands in the call log.
+"""
+
+from __future__ import annotations
+
+from agent.llm.base import LLM, LLMError
+from agent.llm.calllog import CallLog, LoggedLLM
+from agent.settings import Settings
+from store.index import Index
+
+
+class ConfigError(Exception):
+    """A model or GGUF that cannot be used as configured: one line, exit code 2."""
+
+
+def open_index(settings: Settings) -> Index:
+    return Index(settings.store_config())
+
+
+def build_llm(settings: Settings, model: str | None = None, *, check_model: bool = True) -> LLM:
+    """The configured model wrapped with the call log; a bad model or GGUF is a ``ConfigError``."""
+    from agent.llm.factory import make_llm
+    from agent.llm.local import LocalLLM, check_gguf
+
+    try:
+        llm = make_llm(settings, model, check_model=check_model)
+        if isinstance(llm, LocalLLM):
+            check_gguf(llm.path)  # fail now, not after retrieval
+    except LLMError as exc:
+        raise ConfigError(str(exc)) from None
+    return LoggedLLM(llm, CallLog.for_settings(settings), prices=settings.prices)

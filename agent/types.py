@@ -1,0 +1,135 @@
+"""The agent's domain types: sources, citations, answers, and the events front ends render.
+
+The core yields events (``Retrieved``, ``Token``, ``Notice``, ``Done``); the CLI
+prints them, the TUI renders them, the eval runner and batch collect them. None of
+these types knows about a terminal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+from agent.llm.base import Usage
+from agent.llm.calllog import PromptRef
+from store.retrieve import Hit
+
+Mode = Literal["generative", "extractive"]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A numbered piece of evidence shown to the model: ``[n]`` in the answer points here."""
+
+    n: int
+    paper_id: str
+    title: str
+    date: date | None
+    text: str
+    url: str | None = None
+    score: float = 0.0
+
+    def for_prompt(self) -> dict[str, object]:
+        return {
+            "n": self.n,
+            "paper_id": self.paper_id,
+            "title": self.title,
+            "date": self.date.isoformat() if self.date else "unknown",
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    paper_id: str
+    title: str
+    date: date | None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "n": self.n,
+            "paper_id": self.paper_id,
+            "title": self.title,
+            "date": self.date.isoformat() if self.date else None,
+        }
+
+
+@dataclass
+class Answer:
+    """A finished answer with everything needed to show, log, batch or evaluate it."""
+
+    question: str
+    text: str
+    citations: list[Citation]
+    sources: list[Source]
+    retrieved: list[Hit]
+    abstained: bool
+    mode: Mode
+    model: str
+    prompt: PromptRef
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float = 0.0
+    latency_ms: int = 0
+    removed_citations: list[int] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    query: str | None = None  # the standalone query, when a follow-up was condensed
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "citations": [c.to_json() for c in self.citations],
+            "retrieved": [
+                {"paper_id": h.paper_id, "title": h.title, "score": round(h.score, 6)}
+                for h in self.retrieved
+            ],
+            "abstained": self.abstained,
+            "mode": self.mode,
+            "model": self.model,
+            "prompt": {"name": self.prompt.name, "version": self.prompt.version, "hash": self.prompt.hash},
+            "usage": {
+                "prompt_tokens": self.usage.prompt_tokens,
+                "completion_tokens": self.usage.completion_tokens,
+            },
+            "cost_usd": round(self.cost_usd, 8),
+            "latency_ms": self.latency_ms,
+            "removed_citations": self.removed_citations,
+            "warnings": self.warnings,
+            "query": self.query,
+        }
+
+
+# --- events ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """Retrieval finished: what was found and which sources the model will see."""
+
+    query: str
+    hits: list[Hit]
+    sources: list[Source]
+
+
+@dataclass(frozen=True)
+class Token:
+    """A piece of the model's raw output, as it streams."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should know that is not an error (a trimmed question, a fallback)."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Done:
+    answer: Answer
+
+
+AgentEvent = Retrieved | Token | Notice | Done
