@@ -74,11 +74,10 @@ def _root(
 
 
 def _register() -> None:
-    from agent.commands import ask, fetch, index
+    from agent.commands import ask, batch, brief, compare, evals, fetch, index, tui
 
-    index.register(app)
-    fetch.register(app)
-    ask.register(app)
+    for module in (index, fetch, ask, compare, brief, batch, evals, tui):
+        module.register(app)
 
 
 _register()
@@ -87,7 +86,9 @@ _register()
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code:  # click returns typer.Exit codes in this mode
+            sys.exit(code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:

@@ -82,8 +82,8 @@ class Settings(BaseSettings):
 
     # --- retrieval ----------------------------------------------------------------
     fusion: Literal["rrf", "score"] = Field(default="score", validation_alias=_env("FUSION"))
-    bm25_weight: float = Field(default=0.5, ge=0.0, le=1.0, validation_alias=_env("BM25_WEIGHT"))
-    dense_weight: float = Field(default=0.5, ge=0.0, le=1.0, validation_alias=_env("DENSE_WEIGHT"))
+    bm25_weight: float = Field(default=0.55, ge=0.0, le=1.0, validation_alias=_env("BM25_WEIGHT"))
+    dense_weight: float = Field(default=0.45, ge=0.0, le=1.0, validation_alias=_env("DENSE_WEIGHT"))
     rrf_k: int = Field(default=60, ge=1, le=10_000, validation_alias=_env("RRF_K"))
     candidates: int = Field(default=100, ge=1, le=10_000, validation_alias=_env("CANDIDATES"))
     top_k: int = Field(default=10, ge=1, le=1000, validation_alias=_env("TOP_K"))

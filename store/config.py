@@ -41,8 +41,8 @@ class RetrievalConfig:
     """How BM25 and dense results are fused; the defaults were chosen on SciFact train qrels."""
 
     fusion: FusionMethod = "score"
-    bm25_weight: float = 0.5
-    dense_weight: float = 0.5
+    bm25_weight: float = 0.55
+    dense_weight: float = 0.45
     rrf_k: int = 60
     candidates: int = 100
 

@@ -8,7 +8,7 @@ chunks and their per-paper scores are fused. Two fusion methods are available:
   and combined with weights; a paper missing from one list gets 0 there.
 * ``rrf``: weighted reciprocal rank fusion, ``w / (k + rank)``.
 
-The defaults were picked by ``benchmarks/tune_fusion.py`` on SciFact's *train* qrels;
+The defaults were picked by ``benchmarks/bench_retrieval.py`` on SciFact's *train* qrels;
 the test qrels are only used to report the result (see BENCHMARKS.md).
 """
 

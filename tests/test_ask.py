@@ -182,3 +182,22 @@ def test_local_model_end_to_end(index_dir: Path) -> None:
             assert f"[{c.n}]" in answer.text
         off = ask("What is the capital city of Mongolia?", index=idx, llm=llm)
         assert off.abstained and off.text == SENTINEL
+
+
+def test_long_question_is_trimmed_with_a_warning(index_dir: Path, server: OpenAIServer) -> None:
+    server.push(Reply(text="Tiles keep the similarity matrix out of memory [1]."))
+    answer = _run(index_dir, server, "How does the tile-based contrastive loss scale the batch size? " * 80)
+    assert any("trimmed" in w for w in answer.warnings)
+    assert answer.citations and not answer.abstained
+
+
+def test_unknown_model_is_a_usage_error(
+    index_dir: Path, server: OpenAIServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-SECRET123")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--data-dir", str(index_dir), "ask", "anything?", "--model", "gpt-nope"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "gpt-nope" in err and "gpt-test" in err
+    assert server.chat_requests == []

@@ -103,6 +103,8 @@ def ingest(
         ingest_papers(index, papers, report, on_progress=progress)
         total = index.catalog.count_papers()
     if json_out:
+        for _, reason in report.skipped:  # scripts read stdout; people still see why
+            print_error(reason)
         print_json({**report.to_json(), "papers_in_index": total})
     else:
         print_report(report, total)
