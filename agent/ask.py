@@ -51,7 +51,7 @@ class AskOptions:
     since: date | None = None
     until: date | None = None
     max_answer_tokens: int = 512
-    abstain_threshold: float = 0.3
+    abstain_threshold: float = 0.25
     temperature: float = 0.0
 
 

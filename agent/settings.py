@@ -125,7 +125,7 @@ class Settings(BaseSettings):
         default=None, ge=512, validation_alias=_env("CONTEXT_WINDOW")
     )
     abstain_threshold: float = Field(
-        default=0.3, ge=0.0, le=1.0, validation_alias=_env("ABSTAIN_THRESHOLD")
+        default=0.25, ge=0.0, le=1.0, validation_alias=_env("ABSTAIN_THRESHOLD")
     )
     prices: dict[str, tuple[float, float]] = Field(
         default_factory=dict,
