@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from agent.citations import check_citations
 from agent.extractive import extractive_answer
@@ -53,6 +54,8 @@ class AskOptions:
     max_answer_tokens: int = 512
     abstain_threshold: float = 0.25
     temperature: float = 0.0
+    prompt_dir: Path | None = None  # a prompt set under test (evals); None = the shipped prompts
+    paper_ids: frozenset[str] | None = None  # ask about these papers only (a selection in the TUI)
 
 
 def is_sentinel(text: str) -> bool:
@@ -122,11 +125,13 @@ def pack_sources(sources: list[Source], budget_tokens: int) -> tuple[list[Source
     return renumbered, cut or len(kept) < len(sources)
 
 
-def condense_question(llm: LLM, history: Sequence[ChatMessage], question: str) -> tuple[str, Usage]:
+def condense_question(
+    llm: LLM, history: Sequence[ChatMessage], question: str, prompt_dir: Path | None = None
+) -> tuple[str, Usage]:
     """A follow-up rewritten as a standalone query, using the conversation so far."""
     if not history:
         return question, Usage()
-    prompt = load_prompt("condense")
+    prompt = load_prompt("condense", prompt_dir)
     turns = [{"role": m.role, "content": m.content[:1500]} for m in history[-6:]]
     messages = prompt.render(history=turns, question=question)
     logged = {"prompt": prompt.ref} if isinstance(llm, LoggedLLM) else {}
@@ -166,11 +171,13 @@ def ask_events(
         yield Notice(warnings[-1])
 
     usage = Usage()
-    query, condense_usage = condense_question(llm, history, question)
+    query, condense_usage = condense_question(llm, history, question, opts.prompt_dir)
     usage = usage + condense_usage
-    hits = search(index, query, k=max(opts.k, _SMALL_SOURCES), since=opts.since, until=opts.until)
+    hits = search(
+        index, query, k=max(opts.k, _SMALL_SOURCES), since=opts.since, until=opts.until, paper_ids=opts.paper_ids
+    )
     small = llm.is_small
-    prompt = load_prompt("answer_compact" if small else "answer")
+    prompt = load_prompt("answer_compact" if small else "answer", opts.prompt_dir)
     limit = _SMALL_SOURCES if small else opts.k
     sources = build_sources(index, hits, limit)
 

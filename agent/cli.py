@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -84,19 +83,20 @@ _register()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
+    """Console-script entry point; a bare ``paperbrief`` on a terminal opens the TUI (else: help)."""
+    from agent.commands.tui import is_interactive
+
+    args = sys.argv[1:] if argv is None else argv
+    if not args:
+        args = ["tui"] if is_interactive() else ["--help"]
     try:
-        code = app(args=argv, standalone_mode=False)
-        if isinstance(code, int) and code:  # click returns typer.Exit codes in this mode
-            sys.exit(code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        err.print("aborted")
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+        # standalone mode: click (vendored inside typer) prints its own usage errors with
+        # exit code 2 and turns typer.Exit into sys.exit; our domain errors propagate here.
+        app(args=args, prog_name="paperbrief")
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            raise
+        return  # success: callers (tests, python -m agent) get a normal return
     except (FetchError, LLMError) as exc:
         print_error(str(exc))
         sys.exit(1)

@@ -14,7 +14,7 @@ the test qrels are only used to report the result (see BENCHMARKS.md).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -125,8 +125,12 @@ def search(
     since: date | None = None,
     until: date | None = None,
     config: RetrievalConfig | None = None,
+    paper_ids: Collection[str] | None = None,
 ) -> list[Hit]:
-    """The ``k`` best papers for ``query`` listed in ``[since, until]``, best first."""
+    """The ``k`` best papers for ``query`` listed in ``[since, until]``, best first.
+
+    ``paper_ids`` restricts the search to those papers (ask about a selection).
+    """
     query = query.strip()
     if not query:
         raise StoreError("the search query is empty")
@@ -134,6 +138,8 @@ def search(
         raise StoreError(f"--since {since} is after --until {until}")
     cfg = config or index.config.retrieval
     allowed = index.catalog.paper_ids_in_window(since, until) if (since or until) else None
+    if paper_ids is not None:
+        allowed = set(paper_ids) if allowed is None else allowed & set(paper_ids)
     if allowed is not None and not allowed:
         return []
     n = max(cfg.candidates, k)

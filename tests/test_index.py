@@ -158,3 +158,9 @@ def test_fusion_methods() -> None:
     assert [p for p, _ in rrf] == ["c", "b", "a", "d"]  # 1/63+1/61 > 2/62 > 1/61 > 1/63
     only_dense = fuse(bm25, dense, RetrievalConfig(fusion="score", bm25_weight=0.0, dense_weight=1.0))
     assert only_dense[0][0] == "c"
+
+
+def test_search_restricted_to_selected_papers(index: Index) -> None:
+    hits = search(index, "robots grasping glass", k=5, paper_ids={"2501.00003", "2501.00008"})
+    assert {h.paper_id for h in hits} <= {"2501.00003", "2501.00008"} and hits
+    assert search(index, "robots", paper_ids=set()) == []

@@ -1,0 +1,1 @@
+"""The app's screens: chat, papers, brief, and the modals they open."""

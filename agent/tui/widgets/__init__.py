@@ -1,0 +1,1 @@
+"""Reusable widgets: the answer view, the status and navigation bars."""
