@@ -77,7 +77,7 @@ class Settings(BaseSettings):
         default=None, validation_alias=_env("EMBEDDING_API_KEY")
     )
     embedding_batch_size: int = Field(
-        default=32, ge=1, le=4096, validation_alias=_env("EMBEDDING_BATCH_SIZE")
+        default=16, ge=1, le=4096, validation_alias=_env("EMBEDDING_BATCH_SIZE")
     )
 
     # --- retrieval ----------------------------------------------------------------

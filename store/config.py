@@ -26,7 +26,7 @@ class EmbeddingConfig:
     model: str = "all-MiniLM-L6-v2-int8"
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
-    batch_size: int = 32
+    batch_size: int = 16
     max_length: int = 256
     threads: int = 0
 

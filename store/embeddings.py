@@ -246,6 +246,7 @@ class OpenAICompatibleEmbeddings(Embeddings):
 
     def __init__(self, cfg: EmbeddingConfig) -> None:
         from langchain_openai import OpenAIEmbeddings
+        from pydantic import SecretStr
 
         self.model_id = cfg.model_id
         self.batch_size = cfg.batch_size
@@ -253,7 +254,7 @@ class OpenAICompatibleEmbeddings(Embeddings):
         self.client = OpenAIEmbeddings(
             model=cfg.model,
             base_url=cfg.base_url,
-            api_key=cfg.api_key or "unused",  # local servers need none; the client needs one
+            api_key=SecretStr(cfg.api_key or "unused"),  # local servers need none; the client needs one
             check_embedding_ctx_length=False,
             max_retries=OPENAI_MAX_RETRIES,
             timeout=OPENAI_TIMEOUT_S,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# tiktoken's cl100k_base file is copied here once per test session, not into ~/.cache
+os.environ.setdefault("TIKTOKEN_CACHE_DIR", tempfile.mkdtemp(prefix="pb-tiktoken-"))
 SHARED = Path(os.environ.get("PAPERBRIEF_SHARED_DIR", REPO.parent / "shared"))
 
 

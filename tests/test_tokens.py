@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from store import tokens
+from store.errors import StoreError
 
 REPO = Path(__file__).resolve().parent.parent
 HELLO_WORLD_IDS = [15339, 1917]
@@ -100,6 +101,23 @@ def test_without_a_user_cache_dir_uses_the_per_user_dir_and_exports_it(tmp_path:
     assert (expected / tokens.cache_file_name()).is_file()
 
 
+def test_concurrent_first_calls_all_succeed(tmp_path: Path) -> None:
+    cache = tmp_path / "shared-cache"
+    env = _offline_env(tmp_path, TIKTOKEN_CACHE_DIR=str(cache))
+    script = (
+        "from store.tokens import ensure_offline_tiktoken, encoding\n"
+        "ensure_offline_tiktoken()\n"
+        "print(encoding().encode('hello world'))"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True) for _ in range(3)
+    ]
+    outputs = [proc.communicate(timeout=60)[0].strip() for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0, 0]
+    assert outputs == [str(HELLO_WORLD_IDS)] * 3
+    assert [p.name for p in cache.iterdir()] == [tokens.cache_file_name()]  # no temp files left
+
+
 def test_cache_file_name_is_tiktokens_key() -> None:
     # tiktoken.load.read_file_cached names the file sha1(blob URL); if tiktoken ever
     # changes the URL it loads, this pins where the change must be followed.
@@ -161,3 +179,27 @@ def test_count_tokens_treats_special_tokens_as_text() -> None:
     assert tokens.count_tokens("") == 0
     assert tokens.count_tokens("hello world") == 2
     assert tokens.count_tokens("<|endoftext|>") > 1
+
+
+def test_unwritable_default_dir_falls_back_to_temp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_state: None
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache dir's parent should be")
+    monkeypatch.delenv("TIKTOKEN_CACHE_DIR")
+    monkeypatch.setattr(tokens, "_default_cache_dir", lambda: blocker / "tiktoken")
+    monkeypatch.setattr(tokens.tempfile, "gettempdir", lambda: str(tmp_path))
+    tokens.ensure_offline_tiktoken()
+    fallback = Path(os.environ["TIKTOKEN_CACHE_DIR"])
+    assert fallback.parent == tmp_path
+    assert (fallback / tokens.cache_file_name()).is_file()
+
+
+def test_unwritable_user_dir_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_state: None
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(blocker / "cache"))
+    with pytest.raises(StoreError, match="TIKTOKEN_CACHE_DIR"):
+        tokens.ensure_offline_tiktoken()
