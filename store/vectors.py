@@ -91,6 +91,15 @@ class VectorStore:
     def all_ids(self) -> list[str]:
         return list(self._col.get(include=[])["ids"])
 
+    def get_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """Stored vectors by chunk id (missing ids are absent): reuse beats re-embedding a week's papers."""
+        out: dict[str, np.ndarray] = {}
+        for start in range(0, len(ids), _WRITE_BATCH):
+            res = self._col.get(ids=ids[start : start + _WRITE_BATCH], include=["embeddings"])
+            for cid, vec in zip(res["ids"], res["embeddings"], strict=True):
+                out[cid] = np.asarray(vec, dtype=np.float32)
+        return out
+
     def query(
         self, vector: np.ndarray, n: int, paper_ids: set[str] | None = None
     ) -> list[DenseHit]:
