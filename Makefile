@@ -17,10 +17,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --progress-bar off -e '.[dev]'
 	@touch $(STAMP)
 
-## The main job: ingest FILES (default: the seed pages) and show what the index holds.
+BRIEF  ?= brief.md
+
+## The main job: ingest FILES (default: the seed pages), then write the weekly brief of the
+## newest listed week to BRIEF (default brief.md).
 run: setup
 	$(BIN)/paperbrief ingest $(FILES)
-	$(BIN)/paperbrief stats
+	$(BIN)/paperbrief brief --out $(BRIEF)
+	@echo "wrote $(BRIEF)"
 
 ## The test suite, exactly as CI runs it.
 test: setup
