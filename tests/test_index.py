@@ -154,7 +154,7 @@ def test_fusion_methods() -> None:
     # b: 0.5*(4/9) + 0.5*(0.7/0.8) = 0.66; a and c: 0.5 each (tie broken by id); d: 0
     assert [p for p, _ in score] == ["b", "a", "c", "d"]
     assert dict(score)["b"] == pytest.approx(0.5 * 4 / 9 + 0.5 * 0.7 / 0.8)
-    rrf = fuse(bm25, dense, RetrievalConfig(fusion="rrf", rrf_k=60))
+    rrf = fuse(bm25, dense, RetrievalConfig(fusion="rrf", rrf_k=60, bm25_weight=1.0, dense_weight=1.0))
     assert [p for p, _ in rrf] == ["c", "b", "a", "d"]  # 1/63+1/61 > 2/62 > 1/61 > 1/63
     only_dense = fuse(bm25, dense, RetrievalConfig(fusion="score", bm25_weight=0.0, dense_weight=1.0))
     assert only_dense[0][0] == "c"
