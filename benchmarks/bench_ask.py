@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -105,11 +104,15 @@ def run(shared: Path | None) -> list[dict[str, object]]:
 
 def _peak_process_mb(shared: Path) -> float:
     env = {**os.environ, "PAPERBRIEF_DATA_DIR": str(CACHE)}
-    subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "agent", "ask", QUESTIONS[0], "--json"],
-        env=env, check=True, capture_output=True, text=True,
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak, not every child's so far
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise RuntimeError(f"paperbrief ask exited {proc.returncode}")
+    return usage.ru_maxrss / 1024
 
 
 if __name__ == "__main__":
