@@ -1,0 +1,131 @@
+"""The eval response cache: replay instead of calling, keyed by exactly what the model sees."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from agent.llm.base import LLM, Finished, LLMError, MessageLike, StreamEvent, TextDelta, Usage
+from agent.llm.calllog import CallLog, LoggedLLM, PromptRef
+from evals.cache import CachedLLM, ResponseCache, request_key
+
+MESSAGES = [{"role": "system", "content": "Cite [n]."}, {"role": "user", "content": "Why?"}]
+
+
+class Scripted(LLM):
+    """Streams fixed pieces and counts how often it was really called."""
+
+    name = "scripted"
+    provider = "openai"
+    context_window = 8192
+
+    def __init__(self, pieces: Sequence[str] = ("Because ", "of ", "tiles ", "[1]."), fail: bool = False) -> None:
+        self.pieces = list(pieces)
+        self.fail = fail
+        self.calls = 0
+
+    def stream(
+        self, messages: Sequence[MessageLike], *, max_tokens: int, temperature: float = 0.0,
+        stop: Sequence[str] | None = None,
+    ) -> Iterator[StreamEvent]:
+        self.calls += 1
+        if self.fail:
+            raise LLMError("model scripted: HTTP 503 after 4 attempts")
+        for piece in self.pieces:
+            yield TextDelta(piece)
+        yield Finished(Usage(17, len(self.pieces)), "stop", "scripted-2025")
+
+
+def _cached(tmp_path: Path, inner: LLM, *, enabled: bool = True, name: str = "r.sqlite3") -> CachedLLM:
+    log = CallLog(tmp_path / "calls.sqlite3")
+    return CachedLLM(LoggedLLM(inner, log), ResponseCache(tmp_path / name), enabled=enabled)
+
+
+def _collect(events: Iterator[StreamEvent]) -> tuple[list[str], Finished | None]:
+    pieces, finished = [], None
+    for event in events:
+        if isinstance(event, TextDelta):
+            pieces.append(event.text)
+        else:
+            finished = event
+    return pieces, finished
+
+
+def test_second_identical_call_is_replayed_piece_by_piece(tmp_path: Path) -> None:
+    inner = Scripted()
+    llm = _cached(tmp_path, inner)
+    ref = PromptRef.of("answer", "1", "text")
+    first = _collect(llm.stream(MESSAGES, max_tokens=64, prompt=ref))
+    second = _collect(llm.stream(MESSAGES, max_tokens=64, prompt=ref))
+    assert inner.calls == 1 and first == second
+    assert second[1] is not None and second[1].usage == Usage(17, 4) and second[1].model == "scripted-2025"
+    stats = llm.take_stats()
+    assert (stats.hits, stats.misses) == (1, 1) and stats.replayed_ms >= 0
+    assert llm.take_stats().hits == 0  # taking resets
+    # the miss went to the call log with its prompt ref, the hit did not
+    rows = CallLog(tmp_path / "calls.sqlite3").rows()
+    assert len(rows) == 1 and rows[0]["prompt_name"] == "answer"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"messages": [*MESSAGES[:1], {"role": "user", "content": "Why not?"}]},
+        {"max_tokens": 65},
+        {"temperature": 0.5},
+    ],
+)
+def test_anything_the_model_sees_changes_the_key(tmp_path: Path, change: dict[str, object]) -> None:
+    inner = Scripted()
+    llm = _cached(tmp_path, inner)
+    _collect(llm.stream(MESSAGES, max_tokens=64))
+    kwargs: dict[str, object] = {"max_tokens": 64, **change}
+    messages = kwargs.pop("messages", MESSAGES)
+    _collect(llm.stream(messages, **kwargs))  # type: ignore[arg-type]
+    assert inner.calls == 2
+
+
+def test_key_ignores_the_prompt_name_but_not_the_model() -> None:
+    a = request_key("m1", MESSAGES, max_tokens=8, temperature=0.0, stop=None)
+    assert a == request_key("m1", list(MESSAGES), max_tokens=8, temperature=0.0, stop=[])
+    assert a != request_key("m2", MESSAGES, max_tokens=8, temperature=0.0, stop=None)
+
+
+def test_a_stream_cut_by_its_reader_replays_the_same_cut(tmp_path: Path) -> None:
+    inner = Scripted(["loop "] * 10)
+    llm = _cached(tmp_path, inner)
+    stream = llm.stream(MESSAGES, max_tokens=64)
+    taken = [next(stream), next(stream), next(stream)]
+    stream.close()  # ask stops reading a looping model
+    replay = list(llm.stream(MESSAGES, max_tokens=64))
+    assert inner.calls == 1
+    assert [e.text for e in replay if isinstance(e, TextDelta)] == [e.text for e in taken]  # type: ignore[union-attr]
+    assert isinstance(replay[-1], Finished) and replay[-1].finish_reason == "length"
+
+
+def test_failures_are_not_cached_and_disabled_cache_always_calls(tmp_path: Path) -> None:
+    failing = Scripted(fail=True)
+    llm = _cached(tmp_path, failing)
+    with pytest.raises(LLMError):
+        _collect(llm.stream(MESSAGES, max_tokens=64))
+    assert len(llm.cache) == 0
+    inner = Scripted()
+    fresh = _cached(tmp_path, inner, enabled=False, name="fresh.sqlite3")
+    _collect(fresh.stream(MESSAGES, max_tokens=64))
+    _collect(fresh.stream(MESSAGES, max_tokens=64))
+    assert inner.calls == 2 and len(fresh.cache) == 1  # still records, for the next cached run
+
+
+def test_export_and_seed_carry_responses_to_a_clean_cache(tmp_path: Path) -> None:
+    inner = Scripted()
+    llm = _cached(tmp_path, inner)
+    pieces, _ = _collect(llm.stream(MESSAGES, max_tokens=64))
+    exported = llm.cache.export(llm.used)
+    assert len(exported) == 1
+    clean_inner = Scripted(["different"])
+    clean = _cached(tmp_path, clean_inner, name="clean.sqlite3")
+    assert clean.cache.seed(exported) == 1 and clean.cache.seed(exported) == 0
+    assert _collect(clean.stream(MESSAGES, max_tokens=64))[0] == pieces
+    assert clean_inner.calls == 0
