@@ -6,6 +6,9 @@ the same thing everywhere and every model call lands in the call log.
 
 from __future__ import annotations
 
+from datetime import date
+
+from agent.ask import AskOptions
 from agent.llm.base import LLM, LLMError
 from agent.llm.calllog import CallLog, LoggedLLM
 from agent.settings import Settings
@@ -32,3 +35,14 @@ def build_llm(settings: Settings, model: str | None = None, *, check_model: bool
     except LLMError as exc:
         raise ConfigError(str(exc)) from None
     return LoggedLLM(llm, CallLog.for_settings(settings), prices=settings.prices)
+
+
+def ask_options(settings: Settings, *, k: int, since: date | None, until: date | None) -> AskOptions:
+    """Ask options from the settings plus the per-command flags (ask, batch and the TUI agree)."""
+    return AskOptions(
+        k=k,
+        since=since,
+        until=until,
+        max_answer_tokens=settings.max_answer_tokens,
+        abstain_threshold=settings.abstain_threshold,
+    )

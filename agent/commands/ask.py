@@ -16,7 +16,7 @@ from agent.ask import AskError, AskOptions, ask_events
 from agent.commands.index import JsonFlag, SinceOpt, UntilOpt, open_index
 from agent.console import UsageError, out, parse_window, print_json, print_warning, status
 from agent.llm.base import LLM
-from agent.runtime import ConfigError, build_llm
+from agent.runtime import ConfigError, ask_options, build_llm
 from agent.settings import Settings
 from agent.types import Answer, Done, Notice, Retrieved, Token
 from store.index import Index
@@ -67,13 +67,7 @@ def ask(
     lo, hi = parse_window(since, until)
     if not question.strip():
         raise UsageError("the question is empty")
-    options = AskOptions(
-        k=k,
-        since=lo,
-        until=hi,
-        max_answer_tokens=settings.max_answer_tokens,
-        abstain_threshold=settings.abstain_threshold,
-    )
+    options = ask_options(settings, k=k, since=lo, until=hi)
     with open_index(ctx) as index:
         if index.catalog.count_papers() == 0:
             raise UsageError("the index is empty: run `paperbrief ingest PATH...` first")

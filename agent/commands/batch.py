@@ -16,7 +16,6 @@ from rich.progress import TaskID
 from rich.table import Table
 from rich.text import Text
 
-from agent.ask import AskOptions
 from agent.batch import BatchRun, BatchStats, JobResult, exit_code, summary, workers_for
 from agent.batch_io import (
     FORMATS,
@@ -31,7 +30,7 @@ from agent.batch_io import (
 )
 from agent.commands.index import SinceOpt, UntilOpt, open_index
 from agent.console import UsageError, err, make_progress, parse_window, print_error, print_warning
-from agent.runtime import ConfigError, build_llm
+from agent.runtime import ConfigError, ask_options, build_llm
 
 _PLAIN_EVERY_S = 30.0  # progress lines when stderr is not a terminal
 
@@ -192,13 +191,7 @@ def batch(
     if not batch_input.jobs:
         raise UsageError(f"{batch_input.name}: no usable questions ({len(batch_input.invalid)} bad lines)")
     plan = _plan_output(out, batch_input, resume=resume, overwrite=overwrite)
-    options = AskOptions(
-        k=k,
-        since=lo,
-        until=hi,
-        max_answer_tokens=settings.max_answer_tokens,
-        abstain_threshold=settings.abstain_threshold,
-    )
+    options = ask_options(settings, k=k, since=lo, until=hi)
     with open_index(ctx) as index:
         if index.catalog.count_papers() == 0:
             raise UsageError("the index is empty: run `paperbrief ingest PATH...` first")
