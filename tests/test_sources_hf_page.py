@@ -10,13 +10,11 @@ import pytest
 
 from store.errors import SourceError
 from store.papers import Paper, dedupe, paper_id_for
-from store.sources.hf_page import infer_year, looks_like_title, parse_hf_page
+from store.sources.hf_page import HEADER_LINES, infer_year, looks_like_title, parse_hf_page
 
 TODAY = date(2026, 4, 1)
-HEADER = (
-    "new\n\nGet trending papers in your email inbox!\n\nSubscribe\n\n"
-    "byAK and the research community\n\n"
-)
+# the page chrome lines the parser knows (it compares them case-insensitively), one per paragraph
+HEADER = "".join(line + "\n\n" for line in sorted(HEADER_LINES))
 ABSTRACT = (
     "We study a problem that matters. Our method improves the state of the art by a wide "
     "margin on three benchmarks, and we release code. Real abstracts are long (the shortest "
