@@ -264,8 +264,8 @@ def _finalize(
         if check.uncited_sentences:
             answer.warnings.append(f"{len(check.uncited_sentences)} sentence(s) without a citation")
     answer.citations = [
-        Citation(n, by_n[n].paper_id, by_n[n].title, by_n[n].date) for n in numbers if n in by_n
-    ]
+        Citation(n, by_n[n].paper_id, by_n[n].title, by_n[n].date) for n in sorted(set(numbers)) if n in by_n
+    ]  # the sources list reads in source order, whatever order the text cites them in
     return answer
 
 
