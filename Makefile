@@ -35,9 +35,10 @@ test-fast: setup
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 typecheck: setup
-	$(BIN)/mypy agent store
+	$(BIN)/mypy agent store evals
 
 check: lint typecheck test
 

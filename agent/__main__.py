@@ -1,5 +1,5 @@
 """``python -m agent`` runs the ``paperbrief`` command."""
 
-from agent.cli import main
+from agent.cli.app import main
 
 main()

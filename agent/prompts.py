@@ -22,6 +22,7 @@ instead of silently producing a worse prompt. Every rendered prompt carries a
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -32,8 +33,8 @@ import jinja2
 import jinja2.meta
 import yaml
 
+from agent.errors import UserError
 from agent.llm.base import ChatMessage
-from agent.llm.calllog import PromptRef
 
 _FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*\n(.*)\Z", re.S)
 _ROLE = re.compile(r"^\[(system|user|assistant)\]\s*$", re.M)
@@ -46,8 +47,25 @@ _ENV = jinja2.Environment(
 )
 
 
-class PromptError(Exception):
+@dataclass(frozen=True)
+class PromptRef:
+    """Which prompt template produced a call: ``name``, its ``version`` and a content ``hash``."""
+
+    name: str
+    version: str
+    hash: str
+
+    @classmethod
+    def of(cls, name: str, version: str, template_text: str) -> PromptRef:
+        """Build a ref hashing the template text (first 16 hex digits of sha256)."""
+        return cls(name, version, hashlib.sha256(template_text.encode("utf-8")).hexdigest()[:16])
+
+
+class PromptError(UserError):
     """A prompt file that cannot be used; the message names the file."""
+
+    title = "Configuration problem"
+    hint = "fix the prompt file named above"
 
 
 @dataclass(frozen=True)

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from agent.ask import AskOptions
+from agent.ask.pipeline import AskOptions
+from agent.errors import ConfigError
 from agent.llm.base import LLM, LLMError
 from agent.llm.calllog import CallLog, LoggedLLM
 from agent.settings import Settings
 from store.index import Index
-
-
-class ConfigError(Exception):
-    """A model or GGUF that cannot be used as configured: one line, exit code 2."""
 
 
 def open_index(settings: Settings) -> Index:

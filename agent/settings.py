@@ -16,6 +16,7 @@ import platformdirs
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agent.errors import UserError
 from store.config import EmbeddingConfig, HttpConfig, RetrievalConfig, StoreConfig
 
 
@@ -27,8 +28,11 @@ def _env(name: str, *others: str) -> AliasChoices:
     return AliasChoices(f"PAPERBRIEF_{name}", *others, name.lower())
 
 
-class SettingsError(Exception):
+class SettingsError(UserError):
     """A setting with an invalid value; the message is one line naming the variable."""
+
+    title = "Configuration problem"
+    hint = "fix the setting in .env or the environment (see .env.example)"
 
 
 class Settings(BaseSettings):

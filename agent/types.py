@@ -12,7 +12,7 @@ from datetime import date
 from typing import Literal
 
 from agent.llm.base import Usage
-from agent.llm.calllog import PromptRef
+from agent.prompts import PromptRef
 from store.retrieve import Hit
 
 Mode = Literal["generative", "extractive"]

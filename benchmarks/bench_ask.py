@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from agent.ask import SENTINEL, AskOptions, ask_events, build_sources, pack_sources
+from agent.ask.pipeline import SENTINEL, AskOptions, ask_events, build_sources, pack_sources
 from agent.prompts import load_prompt
 from agent.runtime import build_llm
 from agent.settings import load_settings

@@ -24,9 +24,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from agent.ask import AskOptions
-from agent.batch import BatchRun, BatchStats, workers_for
-from agent.batch_io import Job, JsonlWriter, derived_id
+from agent.ask.pipeline import AskOptions
+from agent.batch.io import Job, derived_id
+from agent.batch.output import JsonlWriter
+from agent.batch.run import BatchRun, workers_for
+from agent.batch.stats import BatchStats
 from agent.llm.base import LLM
 from agent.runtime import build_llm
 from agent.settings import Settings, load_settings
@@ -47,7 +49,7 @@ def _corpus(shared: Path | None) -> tuple[Path, str]:
         sample = shared / "data" / "arxiv_daily_cs" / "sample_first1000.jsonl"
         if sample.is_file():
             return sample, "arxiv1000"
-    from tests.papers_fixture import PAPERS, write_jsonl
+    from tests.support.papers_fixture import PAPERS, write_jsonl
 
     return write_jsonl(CACHE / "fixture" / "papers.jsonl", PAPERS), "fixture"
 
@@ -85,7 +87,7 @@ def _row(setting: str, value: float, unit: str = "questions/min") -> dict[str, A
 
 
 def run(shared: Path | None) -> list[dict[str, Any]]:
-    from tests.openai_server import OpenAIServer, Reply
+    from tests.support.openai_server import OpenAIServer, Reply
 
     corpus, name = _corpus(shared)
     data_dir = CACHE / name / "data"

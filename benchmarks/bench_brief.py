@@ -73,7 +73,7 @@ def _prepare_seeds(shared: Path) -> None:
 
 
 def _arxiv_weeks() -> tuple[str, str]:
-    from agent.weeks import parse_week
+    from agent.brief.weeks import parse_week
 
     week = parse_week(ARXIV_WEEK)
     return week.previous().since.isoformat(), week.until.isoformat()
@@ -104,11 +104,11 @@ def _prepare_arxiv(shared: Path) -> None:
 
 def _brief_rows(label: str, data_dir: Path, llm_factory: object, *, note: str = "") -> list[dict[str, object]]:
     """Cold and warm briefs of one window; stage times from the events; accounting from the provenance."""
-    from agent.brief import BriefOptions, brief_events
-    from agent.brief_cache import BriefCache
-    from agent.brief_types import BriefDone, Stage
+    from agent.brief.cache import BriefCache
+    from agent.brief.pipeline import BriefOptions, brief_events
+    from agent.brief.types import BriefDone, Stage
+    from agent.brief.weeks import parse_week
     from agent.settings import load_settings
-    from agent.weeks import parse_week
     from store.index import Index
 
     settings = load_settings(data_dir=data_dir)
@@ -164,8 +164,8 @@ def _seeds() -> list[dict[str, object]]:
 def _arxiv() -> list[dict[str, object]]:
     from agent.runtime import build_llm
     from agent.settings import load_settings
-    from tests.brief_fake import FakeBriefModel
-    from tests.openai_server import OpenAIServer
+    from tests.support.brief_fake import FakeBriefModel
+    from tests.support.openai_server import OpenAIServer
 
     fake = FakeBriefModel(delay_s=API_DELAY_S, ms_per_token=API_MS_PER_TOKEN)
     with OpenAIServer(respond=fake, models=("gpt-bench",)) as server:
@@ -180,8 +180,8 @@ def _arxiv() -> list[dict[str, object]]:
 
 def _vector_rows() -> list[dict[str, object]]:
     """Chunk-0 vectors read back from Chroma vs re-embedding title + abstract, for the week's papers."""
+    from agent.brief.weeks import parse_week
     from agent.settings import load_settings
-    from agent.weeks import parse_week
     from store.chunking import chunk_id
     from store.index import Index
 

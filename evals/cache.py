@@ -32,7 +32,8 @@ from typing import Any
 
 from agent.llm.base import Finished, MessageLike, StreamEvent, TextDelta, Usage, as_messages
 from agent.llm.budget import count_messages
-from agent.llm.calllog import LoggedLLM, PromptRef
+from agent.llm.calllog import LoggedLLM
+from agent.prompts import PromptRef
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (

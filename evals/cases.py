@@ -40,13 +40,17 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from agent.errors import UserError
+
 KINDS = ("ask", "compare", "brief")
 #: A phrase check: one phrase, or a list of alternatives of which any one must appear.
 Phrase = str | list[str]
 
 
-class CaseError(Exception):
+class CaseError(UserError):
     """A case file or case that cannot be used: one line naming the file (and case), exit code 2."""
+
+    title = "Bad eval case"
 
 
 class _Strict(BaseModel):

@@ -15,8 +15,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from agent.llm.calllog import LoggedLLM, PromptRef
-from agent.prompts import load_prompt
+from agent.llm.calllog import LoggedLLM
+from agent.prompts import PromptRef, load_prompt
 from agent.types import Source
 from evals.metrics import Claim
 

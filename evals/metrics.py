@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent.citations import check_citations, sentences
-from agent.extractive import LABEL as EXTRACTIVE_LABEL
+from agent.checks.citations import check_citations, sentences
+from agent.checks.extractive import LABEL as EXTRACTIVE_LABEL
 from agent.types import Source
 from evals.cases import Phrase
 from store.embeddings import VectorEmbeddings
@@ -42,7 +42,7 @@ MetricValue = float | None
 #: Suite metrics where smaller is better; every other metric is better when larger.
 LOWER_IS_BETTER = frozenset({"latency.p50_ms", "latency.p95_ms", "tokens.prompt", "tokens.completion", "cost.usd"})
 _MARKER = re.compile(r"\[\s*\d+(?:\s*[,;\-–]\s*\d+)*\s*\]")
-_MIN_CLAIM_WORDS = 8  # the same bar ``agent.citations`` uses for an uncited claim
+_MIN_CLAIM_WORDS = 8  # the same bar ``agent.checks.citations`` uses for an uncited claim
 
 
 # --- text ---------------------------------------------------------------------------

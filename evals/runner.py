@@ -2,7 +2,7 @@
 
 For each suite: build or reuse its index (``evals.corpus``), resolve every expected
 paper before any model call (a case naming a paper the index lacks is an error, not a
-zero), then answer each case with ``agent.ask`` / ``agent.compare`` / ``agent.brief``
+zero), then answer each case with ``agent.ask.pipeline`` / ``agent.compare.pipeline`` / ``agent.brief.pipeline``
 through a cached, logged model, score it (``evals.metrics``), calibrate the
 groundedness threshold on the suite's own cases, and aggregate. The results are one
 JSON document (``results.json``) that ``evals.compare`` can diff and ``accept`` can
@@ -19,8 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agent.ask import AskError, AskOptions, ask_events
-from agent.llm.calllog import LoggedLLM, PromptRef
+from agent.ask.pipeline import AskError, AskOptions, ask_events
+from agent.llm.calllog import LoggedLLM
+from agent.prompts import PromptRef
 from agent.runtime import build_llm
 from agent.settings import Settings
 from agent.types import Answer, Done, Source, Token
@@ -383,10 +384,10 @@ class Runner:
 
     def _compare_case(self, suite: _Suite, case: CompareCase, papers: list[tuple[str, str]]) -> dict[str, Any]:
         try:
-            import agent.compare as compare_module
-            from agent.select import SelectionError
+            import agent.compare.pipeline as compare_module
+            from agent.compare.select import SelectionError
         except ImportError as exc:  # the feature is not in this build
-            return _skipped_record(case, f"agent.compare is not available ({exc})")
+            return _skipped_record(case, f"agent.compare.pipeline is not available ({exc})")
         refused = (SelectionError, *[e for e in [getattr(compare_module, "CompareError", None)] if e is not None])
         started = time.perf_counter()
         try:
@@ -441,12 +442,12 @@ class Runner:
 
     def _brief_case(self, suite: _Suite, case: BriefCase, papers: list[tuple[str, str]]) -> dict[str, Any]:
         try:
-            from agent.brief import BriefError, BriefOptions, build_brief
-            from agent.brief_cache import BriefCache
+            from agent.brief.cache import BriefCache
+            from agent.brief.pipeline import BriefError, BriefOptions, build_brief
+            from agent.brief.weeks import Window
             from agent.prompts import load_prompt
-            from agent.weeks import Window
         except ImportError as exc:  # the feature is not in this build
-            return _skipped_record(case, f"agent.brief is not available ({exc})")
+            return _skipped_record(case, f"agent.brief.pipeline is not available ({exc})")
         window = Window(case.since, case.until, f"{case.since.isoformat()}..{case.until.isoformat()}")
         # the brief's own cache stays in memory: the response cache alone decides what is replayed
         cache = BriefCache(None)

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from agent.ask import SENTINEL, AskError, AskOptions, ask, pack_sources
-from agent.cli import main
+from agent.ask.pipeline import SENTINEL, AskError, AskOptions, ask, pack_sources
+from agent.cli.app import main
 from agent.llm.base import ChatMessage
 from agent.runtime import build_llm
 from agent.settings import load_settings
 from agent.types import Source
 from store.index import Index
 from store.ingest import ingest_paths
-from tests.openai_server import OpenAIServer, Reply
-from tests.papers_fixture import PAPERS, write_jsonl
+from tests.support.openai_server import OpenAIServer, Reply
+from tests.support.papers_fixture import PAPERS, write_jsonl
 
 INJECTION = {
     "id": "2501.00009",

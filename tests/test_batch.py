@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agent.prompts import PromptRef
+
 import io
 import json
 import os
@@ -16,17 +21,19 @@ from typing import Any
 
 import pytest
 
-from agent.batch import LOCAL_WORKERS, BatchRun, WorkerIndex, percentile
-from agent.batch_io import Job, JsonlWriter, derived_id
-from agent.cli import main
+from agent.batch.io import Job, derived_id
+from agent.batch.output import JsonlWriter
+from agent.batch.run import LOCAL_WORKERS, BatchRun, WorkerIndex
+from agent.batch.stats import percentile
+from agent.cli.app import main
 from agent.llm.base import LLM, Finished, MessageLike, StreamEvent, TextDelta, Usage
 from agent.settings import load_settings
 from store.index import Index
 from store.ingest import ingest_paths
 from store.retrieve import search
 from tests.conftest import REPO
-from tests.openai_server import OpenAIServer, Reply
-from tests.papers_fixture import PAPERS, write_jsonl
+from tests.support.openai_server import OpenAIServer, Reply
+from tests.support.papers_fixture import PAPERS, write_jsonl
 
 ANSWER = "A small draft model proposes tokens that the large model verifies [1]."
 ASK_KEYS = {"question", "answer", "citations", "retrieved", "abstained", "mode", "model", "usage", "latency_ms"}
@@ -296,6 +303,7 @@ class _FakeLocal(LLM):
         max_tokens: int,
         temperature: float = 0.0,
         stop: Sequence[str] | None = None,
+        prompt: PromptRef | None = None,
     ) -> Iterator[StreamEvent]:
         with self.lock:
             self.active += 1

@@ -11,17 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from agent import batch_io
-from agent.batch_io import (
-    BatchInputError,
-    Job,
-    JsonlWriter,
-    apply_resume,
-    derived_id,
-    plan_resume,
-    read_input,
-    read_output,
-)
+from agent.batch import output as batch_output
+from agent.batch.io import BatchInputError, Job, derived_id, read_input
+from agent.batch.output import JsonlWriter, apply_resume, plan_resume, read_output
 
 
 def _write(path: Path, text: str | bytes) -> str:
@@ -163,7 +155,7 @@ def test_writer_one_os_write_per_whole_line_across_threads(tmp_path: Path, monke
             calls.append(bytes(data))
         return real_write(fd, data)
 
-    monkeypatch.setattr(batch_io.os, "write", spy)
+    monkeypatch.setattr(batch_output.os, "write", spy)
     text = 'naïve ünïcode, a quote " and a\nnewline\u2028separator ' * 40
     with JsonlWriter(path) as writer:
 
@@ -196,10 +188,10 @@ def test_writer_failure_leaves_no_partial_line(tmp_path: Path, monkeypatch: pyte
                 return real_write(fd, bytes(data)[: len(data) // 2])
             raise OSError(errno.ENOSPC, "No space left on device")
 
-        monkeypatch.setattr(batch_io.os, "write", half_then_full_disk)
+        monkeypatch.setattr(batch_output.os, "write", half_then_full_disk)
         with pytest.raises(OSError, match="No space"):
             writer.write({"id": "2", "status": "ok", "answer": "x" * 100})
-        monkeypatch.setattr(batch_io.os, "write", real_write)
+        monkeypatch.setattr(batch_output.os, "write", real_write)
         writer.write({"id": "3", "status": "ok"})
     assert [json.loads(x)["id"] for x in path.read_text().splitlines()] == ["1", "3"]
 

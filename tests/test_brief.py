@@ -16,23 +16,23 @@ from pathlib import Path
 
 import pytest
 
-from agent.brief import BriefError, BriefOptions, build_brief
-from agent.brief_cache import BriefCache
-from agent.brief_render import render_html, render_markdown
-from agent.brief_types import Brief
-from agent.cli import main
+from agent.brief.cache import BriefCache
+from agent.brief.pipeline import BriefError, BriefOptions, build_brief
+from agent.brief.render import render_html, render_markdown
+from agent.brief.types import Brief
+from agent.brief.weeks import parse_week
+from agent.cli.app import main
 from agent.llm.base import ChatMessage
 from agent.llm.budget import count_messages
 from agent.runtime import build_llm
 from agent.settings import load_settings
-from agent.weeks import parse_week
 from store.index import Index
 from store.ingest import ingest_paths
-from tests.brief_fake import FakeBriefModel
-from tests.brief_papers import OUTLIER, PLAN, topic_of, week_papers, write_weeks
-from tests.loopback import LoopbackServer
-from tests.loopback import Reply as HttpReply
-from tests.openai_server import OpenAIServer, Reply
+from tests.support.brief_fake import FakeBriefModel
+from tests.support.brief_papers import OUTLIER, PLAN, topic_of, week_papers, write_weeks
+from tests.support.loopback import LoopbackServer
+from tests.support.loopback import Reply as HttpReply
+from tests.support.openai_server import OpenAIServer, Reply
 
 WEEK = parse_week("2025-W11")
 

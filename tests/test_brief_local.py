@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from agent.brief import BriefOptions, build_brief
-from agent.brief_cache import BriefCache
-from agent.brief_render import render_markdown
+from agent.brief.cache import BriefCache
+from agent.brief.pipeline import BriefOptions, build_brief
+from agent.brief.render import render_markdown
+from agent.brief.weeks import parse_week
 from agent.runtime import build_llm
 from agent.settings import load_settings
-from agent.weeks import parse_week
 from store.index import Index
 from store.ingest import ingest_paths
 

@@ -9,21 +9,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent.brief_cache import BriefCache
-from agent.brief_llm import BriefCaller
-from agent.brief_reduce import SynthItem, clean_name, synthesize
-from agent.brief_render import render_html, render_markdown
-from agent.brief_themes import OTHER, assign, cluster_papers, k_range, match_thresholds, theme_keywords
-from agent.brief_tldr import check_tldr, extractive_tldr, parse_numbered, plan_batches
-from agent.brief_types import Brief, BriefPaper, BriefTheme, Highlight, Provenance, Synthesis, Trends
-from agent.commands.brief import write_atomic
-from agent.console import UsageError
+from agent.brief.cache import BriefCache
+from agent.brief.caller import BriefCaller
+from agent.brief.reduce import SynthItem, clean_name, synthesize
+from agent.brief.render import render_html, render_markdown
+from agent.brief.themes import OTHER, assign, cluster_papers, k_range, match_thresholds, theme_keywords
+from agent.brief.tldr import check_tldr, extractive_tldr, parse_numbered, plan_batches
+from agent.brief.types import Brief, BriefPaper, BriefTheme, Highlight, Provenance, Synthesis, Trends
+from agent.brief.weeks import parse_week
+from agent.cli.commands.brief import write_atomic
+from agent.cli.console import UsageError
 from agent.llm.base import LLM, Finished, TextDelta, Usage, as_messages
 from agent.llm.budget import count_messages
 from agent.prompts import load_prompt
-from agent.weeks import parse_week
 from store.papers import Paper
-from tests.brief_fake import FakeBriefModel
+from tests.support.brief_fake import FakeBriefModel
 
 
 def blobs(sizes: list[int], dim: int = 48, spread: float = 0.08, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
@@ -151,7 +151,7 @@ class _FakeLLM(LLM):
         self.fake = FakeBriefModel()
         self.sizes: list[int] = []
 
-    def stream(self, messages, *, max_tokens, temperature=0.0, stop=None):  # type: ignore[no-untyped-def]
+    def stream(self, messages, *, max_tokens, temperature=0.0, stop=None, prompt=None):  # type: ignore[no-untyped-def]
         msgs = as_messages(messages)
         self.sizes.append(count_messages(msgs) + max_tokens)
         kind, text = self.fake.answer(msgs[-1].content)
@@ -174,7 +174,7 @@ def test_a_theme_too_big_for_the_window_is_synthesised_in_parts() -> None:
 class _NoLLM(LLM):
     name, provider, context_window = "none", "openai", 8192
 
-    def stream(self, messages, *, max_tokens, temperature=0.0, stop=None):  # type: ignore[no-untyped-def]
+    def stream(self, messages, *, max_tokens, temperature=0.0, stop=None, prompt=None):  # type: ignore[no-untyped-def]
         raise AssertionError("not called")
 
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from agent.weeks import Window, WindowError, parse_week, resolve_window, week_window
+from agent.brief.weeks import Window, WindowError, parse_week, resolve_window, week_window
 
 TODAY = date(2026, 11, 22)  # a Sunday
 

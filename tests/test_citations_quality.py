@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.citations import check_citations, uncited_claims
+from agent.checks.citations import check_citations, uncited_claims
+from agent.checks.quality import check_output, repetition_ratio
 from agent.prompts import PromptError, load_prompt, parse_prompt
-from agent.quality import check_output, repetition_ratio
 
 
 def test_invalid_citations_removed_and_reported() -> None:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli import main
+from agent.cli.app import main
 from store.chunking import chunk_paper
 from store.papers import Paper
-from tests.loopback import LoopbackServer, Reply
-from tests.papers_fixture import PAPERS, write_jsonl
+from tests.support.loopback import LoopbackServer, Reply
+from tests.support.papers_fixture import PAPERS, write_jsonl
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -9,26 +9,26 @@ from typing import Any
 
 import pytest
 
-from agent.cli import main
-from agent.compare import (
+from agent.cli.app import main
+from agent.compare.grounding import ASPECT_KEYS, unsupported_numbers
+from agent.compare.pipeline import (
     CellFilled,
     Compared,
     Comparison,
     Selected,
     compare,
     compare_events,
-    render_markdown,
 )
-from agent.compare_grounding import ASPECT_KEYS, unsupported_numbers
+from agent.compare.render import render_markdown
+from agent.compare.select import SelectionError, select_papers
 from agent.llm.calllog import CallLog, LoggedLLM
 from agent.llm.local import LocalLLM
 from agent.runtime import build_llm
-from agent.select import SelectionError, select_papers
 from agent.settings import load_settings
 from store.index import Index
 from store.ingest import ingest_paths
-from tests.openai_server import OpenAIServer, Reply
-from tests.papers_fixture import PAPERS, write_jsonl
+from tests.support.openai_server import OpenAIServer, Reply
+from tests.support.papers_fixture import PAPERS, write_jsonl
 
 SPEC_LONG = {
     "id": "2501.00011",

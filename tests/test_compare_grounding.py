@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.compare import TableFormatError, parse_table
-from agent.compare_grounding import (
+from agent.compare.grounding import (
     ASPECTS,
     BY_KEY,
     allowed_numbers,
@@ -17,6 +16,7 @@ from agent.compare_grounding import (
     quote_cells,
     unsupported_numbers,
 )
+from agent.compare.pipeline import TableFormatError, parse_table
 from agent.settings import load_settings
 from store.embeddings import VectorEmbeddings, make_embeddings
 from store.papers import Paper

@@ -21,7 +21,7 @@ from store.config import StoreConfig
 from store.index import Index
 from store.ingest import ingest_paths
 from store.retrieve import search
-from tests.papers_fixture import write_jsonl
+from tests.support.papers_fixture import write_jsonl
 
 WORDS = [
     "graph",

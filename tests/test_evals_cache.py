@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from agent.llm.base import LLM, Finished, LLMError, MessageLike, StreamEvent, TextDelta, Usage
-from agent.llm.calllog import CallLog, LoggedLLM, PromptRef
+from agent.llm.calllog import CallLog, LoggedLLM
+from agent.prompts import PromptRef
 from evals.cache import CachedLLM, ResponseCache, request_key
 
 MESSAGES = [{"role": "system", "content": "Cite [n]."}, {"role": "user", "content": "Why?"}]
@@ -29,6 +30,7 @@ class Scripted(LLM):
     def stream(
         self, messages: Sequence[MessageLike], *, max_tokens: int, temperature: float = 0.0,
         stop: Sequence[str] | None = None,
+        prompt: PromptRef | None = None,
     ) -> Iterator[StreamEvent]:
         self.calls += 1
         if self.fail:

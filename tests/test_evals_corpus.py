@@ -9,7 +9,7 @@ import pytest
 from agent.settings import load_settings
 from evals.cases import CaseError, parse_case_file
 from evals.corpus import open_suite_index, resolve_papers
-from tests.papers_fixture import PAPERS, write_jsonl
+from tests.support.papers_fixture import PAPERS, write_jsonl
 
 SUITE = "suite: {name}\ncorpus: {{paths: [papers.jsonl]}}\ncases:\n  - id: q\n    question: Why so?\n    expect: [x]\n"
 

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from agent.cli import main
+from agent.cli.app import main
 from agent.prompts import prompt_dir
-from tests.openai_server import OpenAIServer, Reply
-from tests.papers_fixture import write_jsonl
+from tests.support.openai_server import OpenAIServer, Reply
+from tests.support.papers_fixture import write_jsonl
 
 CITATION_RULE = "Every sentence that states a fact from a source ends with its citation in square brackets"
 

@@ -1,4 +1,4 @@
-"""Compare and brief cases run through the real ``agent.compare`` / ``agent.brief`` and are scored."""
+"""Compare and brief cases run through the real ``agent.compare.pipeline`` / ``agent.brief.pipeline`` and are scored."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 
 from agent.settings import load_settings
 from evals.runner import Runner, RunOptions
-from tests.openai_server import OpenAIServer, Reply
-from tests.papers_fixture import write_jsonl
+from tests.support.openai_server import OpenAIServer, Reply
+from tests.support.papers_fixture import write_jsonl
 
 CASES = """
 suite: kinds

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.extractive import LABEL
+from agent.checks.extractive import LABEL
 from agent.types import Source
 from evals.judge import parse_verdicts
 from evals.metrics import (

@@ -26,7 +26,7 @@ from store.sources.fetch_arxiv import (
     validate_category,
 )
 from store.sources.http import PoliteClient
-from tests.loopback import LoopbackServer, Reply
+from tests.support.loopback import LoopbackServer, Reply
 
 pytestmark = pytest.mark.shared
 

@@ -14,7 +14,7 @@ from store.config import HttpConfig
 from store.errors import FetchError, SourceError
 from store.sources.fetch_hf import days_between, fetch_hf_days
 from store.sources.http import PoliteClient
-from tests.loopback import LoopbackServer, Reply
+from tests.support.loopback import LoopbackServer, Reply
 
 pytestmark = pytest.mark.shared
 

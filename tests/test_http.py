@@ -28,7 +28,7 @@ from store.sources.http import (
     parse_retry_after,
     safe_url,
 )
-from tests.loopback import LoopbackServer, Reply
+from tests.support.loopback import LoopbackServer, Reply
 
 FAST = HttpConfig(timeout_s=0.5, retries=5, backoff_s=0.001, max_backoff_s=0.004,
                   min_interval_s=0.0, user_agent="paperbrief-test/1.0 (+tests)")

@@ -14,7 +14,7 @@ from store.index import Index
 from store.ingest import ingest_papers, ingest_paths
 from store.papers import Paper, title_hash_id
 from store.retrieve import fuse, search
-from tests.papers_fixture import PAPERS, write_jsonl
+from tests.support.papers_fixture import PAPERS, write_jsonl
 
 
 @pytest.fixture

@@ -8,20 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from agent.llm import (
-    CallLog,
-    ChatMessage,
-    LLMError,
-    LoggedLLM,
-    OpenAICompatLLM,
-    PromptRef,
-    TextDelta,
-    logged_stream,
-)
+from agent.llm import CallLog, ChatMessage, LLMError, LoggedLLM, OpenAICompatLLM, TextDelta, logged_stream
 from agent.llm.calllog import MIGRATIONS, migrate
 from agent.llm.retry import RetryPolicy
+from agent.prompts import PromptRef
 from agent.settings import load_settings
-from tests.openai_server import OpenAIServer, Reply
+from tests.support.openai_server import OpenAIServer, Reply
 
 KEY = "sk-test-SECRET123"
 PROMPT = PromptRef.of("answer", "3", "Answer from the passages: {passages}")

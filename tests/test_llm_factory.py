@@ -9,7 +9,7 @@ import pytest
 from agent.llm import LLMError, LocalLLM, OpenAICompatLLM, make_llm
 from agent.llm.local import DEFAULT_GGUF_NAME
 from agent.settings import load_settings
-from tests.openai_server import OpenAIServer
+from tests.support.openai_server import OpenAIServer
 
 LISTED = ["gpt-4o", "gpt-4o-mini", "text-embedding-3-small", "o3-mini"]
 

@@ -12,7 +12,7 @@ import pytest
 from agent.llm import ChatMessage, Finished, LLMError, OpenAICompatLLM, TextDelta, Usage
 from agent.llm.budget import count_messages, count_tokens
 from agent.llm.retry import RetryPolicy
-from tests.openai_server import OpenAIServer, Reply
+from tests.support.openai_server import OpenAIServer, Reply
 
 KEY = "sk-test-SECRET123"
 QUESTION = [ChatMessage("system", "Answer briefly."), ChatMessage("user", "What is RAG?")]

@@ -15,7 +15,7 @@ import pytest
 from textual.command import CommandPalette
 from textual.widgets import DataTable, Input, Markdown, OptionList, ProgressBar, Select
 
-from agent.brief_types import Progressed, Stage
+from agent.brief.types import Progressed, Stage
 from agent.tui.screens.brief import BriefScreen
 from agent.tui.screens.chat import ChatScreen
 from agent.tui.screens.compare import CompareScreen
@@ -25,11 +25,11 @@ from agent.tui.screens.paper import PaperScreen
 from agent.tui.screens.papers import PapersScreen
 from agent.tui.session import scope_supported
 from agent.tui.widgets.answer import AnswerView
-from tests.loopback import LoopbackServer
-from tests.loopback import Reply as HttpReply
-from tests.openai_server import OpenAIServer, Reply
-from tests.papers_fixture import write_jsonl
-from tests.tui_helpers import ANSWER, SECRET, build_index, make_app, notifications, run, table_reply, wait_for
+from tests.support.loopback import LoopbackServer
+from tests.support.loopback import Reply as HttpReply
+from tests.support.openai_server import OpenAIServer, Reply
+from tests.support.papers_fixture import write_jsonl
+from tests.support.tui_helpers import ANSWER, SECRET, build_index, make_app, notifications, run, table_reply, wait_for
 
 QUESTION = "How can a small model speed up LLM decoding?"
 

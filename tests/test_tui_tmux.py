@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.openai_server import OpenAIServer, Reply
-from tests.tui_helpers import ANSWER, SECRET, build_index
+from tests.support.openai_server import OpenAIServer, Reply
+from tests.support.tui_helpers import ANSWER, SECRET, build_index
 
 pytestmark = pytest.mark.slow
 

@@ -8,19 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from agent.ask import AskError
-from agent.cli import main
+from agent.ask.pipeline import AskError
+from agent.brief.weeks import WindowError
+from agent.cli.app import main
+from agent.compare.select import SelectionError
 from agent.conversations import ConversationStore, make_title
 from agent.llm.base import LLMError, Usage
-from agent.llm.calllog import PromptRef
-from agent.select import SelectionError
+from agent.prompts import PromptRef
 from agent.tui.errors import explain
 from agent.tui.screens.brief import parse_window
 from agent.tui.screens.papers import in_window, matches, sort_papers
 from agent.tui.slash import SlashError, help_markdown, parse
 from agent.tui.widgets.answer import link_citations, meta_line
 from agent.types import Answer, Citation, Source
-from agent.weeks import WindowError
 from store.papers import Paper
 
 # --- conversation store ----------------------------------------------------------------
@@ -158,10 +158,10 @@ def test_bare_paperbrief_opens_the_tui_only_on_a_terminal(
     monkeypatch.setattr("agent.tui.run_tui", lambda settings, model=None: opened.append(settings))
     main([])  # not a terminal (pytest captures stdio): help, no TUI
     assert "Usage" in capsys.readouterr().out and opened == []
-    monkeypatch.setattr("agent.commands.tui.is_interactive", lambda: True)
+    monkeypatch.setattr("agent.cli.commands.tui.is_interactive", lambda: True)
     main([])
     assert len(opened) == 1
-    monkeypatch.setattr("agent.commands.tui.is_interactive", lambda: False)
+    monkeypatch.setattr("agent.cli.commands.tui.is_interactive", lambda: False)
     with pytest.raises(SystemExit) as exit_info:
         main(["tui"])
     assert exit_info.value.code == 2 and "needs a terminal" in capsys.readouterr().err

@@ -20,7 +20,7 @@ from agent.llm.base import (
     Usage,
 )
 from agent.llm.budget import count_messages, count_tokens, fit_context, trim_to_tokens
-from agent.llm.calllog import CallLog, LoggedLLM, PromptRef, logged_stream
+from agent.llm.calllog import CallLog, LoggedLLM, logged_stream
 from agent.llm.factory import make_llm
 from agent.llm.local import LocalLLM
 from agent.llm.openai_compat import OpenAICompatLLM
@@ -36,7 +36,6 @@ __all__ = [
     "LocalLLM",
     "LoggedLLM",
     "OpenAICompatLLM",
-    "PromptRef",
     "RetryPolicy",
     "StreamEvent",
     "TextDelta",

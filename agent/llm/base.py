@@ -12,7 +12,12 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+from store.errors import ServiceError
+
+if TYPE_CHECKING:
+    from agent.prompts import PromptRef
 
 Role = Literal["system", "user", "assistant"]
 Provider = Literal["openai", "local"]
@@ -77,13 +82,16 @@ StreamEvent = TextDelta | Finished
 MessageLike = ChatMessage | Mapping[str, str]
 
 
-class LLMError(Exception):
+class LLMError(ServiceError):
     """A model call that failed for good; ``str(err)`` is one line meant for people.
 
     The message never carries an API key or a traceback: it names the model, where
     it lives and what went wrong, e.g.
     ``model gpt-x at http://127.0.0.1:8080/v1: HTTP 503 after 4 attempts``.
     """
+
+    title = "Model unavailable"
+    hint = "check the model server (OPENAI_BASE_URL) or run `paperbrief doctor`"
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(str(message).split()))
@@ -127,11 +135,14 @@ class LLM(ABC):
         max_tokens: int,
         temperature: float = 0.0,
         stop: Sequence[str] | None = None,
+        prompt: PromptRef | None = None,
     ) -> Iterator[StreamEvent]:
         """Yield :class:`TextDelta` events, then exactly one :class:`Finished`.
 
-        Raises :class:`LLMError` on failure. Implementations may retry only before
-        the first event is yielded; once text has reached the caller a failure is final.
+        ``prompt`` names the template the messages came from; providers ignore it and
+        wrappers (the call log, caches) record it. Raises :class:`LLMError` on failure.
+        Implementations may retry only before the first event is yielded; once text has
+        reached the caller a failure is final.
         """
 
     def complete(
@@ -141,12 +152,13 @@ class LLM(ABC):
         max_tokens: int,
         temperature: float = 0.0,
         stop: Sequence[str] | None = None,
+        prompt: PromptRef | None = None,
     ) -> tuple[str, Usage]:
         """Run :meth:`stream` to the end and return the whole text with its usage."""
         parts: list[str] = []
         usage = Usage()
         for event in self.stream(
-            messages, max_tokens=max_tokens, temperature=temperature, stop=stop
+            messages, max_tokens=max_tokens, temperature=temperature, stop=stop, prompt=prompt
         ):
             if isinstance(event, TextDelta):
                 parts.append(event.text)

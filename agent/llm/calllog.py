@@ -16,17 +16,15 @@ and of anything shaped like ``sk-...`` or ``Bearer ...`` before it is written.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.llm.base import (
     LLM,
@@ -40,21 +38,10 @@ from agent.llm.base import (
 )
 from agent.llm.pricing import PriceTable, cost_usd
 
+if TYPE_CHECKING:
+    from agent.prompts import PromptRef
+
 _log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class PromptRef:
-    """Which prompt template produced a call: ``name``, its ``version`` and a content ``hash``."""
-
-    name: str
-    version: str
-    hash: str
-
-    @classmethod
-    def of(cls, name: str, version: str, template_text: str) -> PromptRef:
-        """Build a ref hashing the template text (first 16 hex digits of sha256)."""
-        return cls(name, version, hashlib.sha256(template_text.encode("utf-8")).hexdigest()[:16])
 
 
 # --- migrations -------------------------------------------------------------------

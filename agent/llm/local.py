@@ -9,6 +9,11 @@ model take turns behind a lock.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agent.prompts import PromptRef
+
 import contextlib
 import importlib.util
 import io
@@ -229,6 +234,7 @@ class LocalLLM(LLM):
         max_tokens: int,
         temperature: float = 0.0,
         stop: Sequence[str] | None = None,
+        prompt: PromptRef | None = None,
     ) -> Iterator[StreamEvent]:
         loaded = self._loaded()
         wire = [m.to_dict() for m in as_messages(messages)]

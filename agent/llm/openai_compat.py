@@ -13,6 +13,11 @@ the instance: a server that rejects ``stream_options`` gets requests without it
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agent.prompts import PromptRef
+
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -130,6 +135,7 @@ class OpenAICompatLLM(LLM):
         max_tokens: int,
         temperature: float = 0.0,
         stop: Sequence[str] | None = None,
+        prompt: PromptRef | None = None,
     ) -> Iterator[StreamEvent]:
         msgs = as_messages(messages)
         wire = [m.to_dict() for m in msgs]

@@ -3,20 +3,41 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import Protocol, TypeVar, cast
 
 from textual.dom import DOMNode
 from textual.worker import get_current_worker
 
-if TYPE_CHECKING:
-    from agent.tui.app import PaperbriefApp
+from agent.conversations import ConversationStore
+from agent.llm.base import Usage
+from agent.tui.session import Session
 
 E = TypeVar("E")
 
 
-def app_of(node: DOMNode) -> PaperbriefApp:
-    """The ``PaperbriefApp`` that ``node`` belongs to."""
-    return cast("PaperbriefApp", node.app)
+class AppServices(Protocol):
+    """What screens may ask of the app. ``PaperbriefApp`` provides it; screens depend on this
+    protocol, not on the app module, so the app can import the screens without a cycle."""
+
+    session: Session
+    conversations: ConversationStore
+    index_generation: int
+    paper_count: int
+    show_latency: bool
+
+    @property
+    def secrets(self) -> tuple[str, ...]: ...
+    def refresh_paper_count(self) -> None: ...
+    def record_usage(self, usage: Usage, cost_usd: float) -> None: ...
+    def open_paper(self, paper_id: str) -> None: ...
+    def open_compare(self, selectors: list[str]) -> None: ...
+    async def ask_about(self, paper_ids: list[str]) -> None: ...
+    def conversation_deleted(self, conversation_id: int) -> None: ...
+
+
+def app_of(node: DOMNode) -> AppServices:
+    """The app that ``node`` belongs to, seen through :class:`AppServices`."""
+    return cast(AppServices, node.app)
 
 
 def pump(events: Iterable[E], post: Callable[[E], object]) -> None:

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import fields, replace
 from datetime import date
 
-from agent.ask import AskOptions
+from agent.ask.pipeline import AskOptions
 from agent.llm.base import LLM, Usage
 from agent.runtime import build_llm
 from agent.runtime import open_index as _open_index

@@ -1,6 +1,6 @@
 """The weekly brief: pick a week, generate it with a progress bar, read it, export it.
 
-Generation runs ``agent.brief.brief_events`` (what ``paperbrief brief`` runs) in a
+Generation runs ``agent.brief.pipeline.brief_events`` (what ``paperbrief brief`` runs) in a
 thread worker; its ``Stage`` and ``Progressed`` events drive the progress bar and the
 line under it, ``BriefDone`` is rendered with the same Markdown template the CLI
 writes, and ``e`` / ``h`` export that Markdown or the one-file HTML.
@@ -22,13 +22,13 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Markdown, ProgressBar, Select, Static
 from textual.worker import get_current_worker
 
-from agent.brief_types import Brief, BriefDone, BriefEvent, Progressed, Stage
+from agent.brief.types import Brief, BriefDone, BriefEvent, Progressed, Stage
+from agent.brief.weeks import Window, WindowError, parse_week, week_window
 from agent.llm.base import Usage
 from agent.tui.base import app_of, pump
 from agent.tui.errors import explain
 from agent.tui.widgets.bars import NavBar, StatusBar
 from agent.types import Notice
-from agent.weeks import Window, WindowError, parse_week, week_window
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ class BriefScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="brief", exit_on_error=False)
     def _generate(self, window: Window) -> None:
-        from agent.brief import BriefOptions, brief_events
+        from agent.brief.pipeline import BriefOptions, brief_events
 
         worker = get_current_worker()
         session = app_of(self).session
@@ -218,7 +218,7 @@ class BriefScreen(Screen[None]):
             await self._show(event.brief)
 
     async def _show(self, brief: Brief) -> None:
-        from agent.brief_render import render_markdown
+        from agent.brief.render import render_markdown
 
         self.brief = brief
         self.running = False
@@ -271,7 +271,7 @@ class BriefScreen(Screen[None]):
         self.action_export("html")
 
     def action_export(self, fmt: str) -> None:
-        from agent.brief_render import render_html, render_markdown
+        from agent.brief.render import render_html, render_markdown
 
         if self.brief is None:
             self.notify("Generate a brief first (g).", severity="warning")

@@ -1,6 +1,6 @@
 """Chat with the papers: questions in, streamed cited answers out, follow-ups keep the thread.
 
-The answer runs in a thread worker that drives ``agent.ask.ask_events`` (the same core
+The answer runs in a thread worker that drives ``agent.ask.pipeline.ask_events`` (the same core
 ``paperbrief ask`` uses) and posts each event back to this screen; the screen only
 renders them. Esc cancels: the view stops at once, the worker notices at its next event
 and closes the model stream. Every turn carries a number, so events that a cancelled
@@ -23,7 +23,7 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
-from agent.ask import ask_events
+from agent.ask.pipeline import ask_events
 from agent.conversations import make_title
 from agent.llm.base import ChatMessage
 from agent.tui.base import app_of, pump

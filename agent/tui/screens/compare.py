@@ -1,6 +1,6 @@
 """The comparison table: aspects down, papers across, filled cell by cell as the checks pass.
 
-Runs ``agent.compare.compare_events`` (what ``paperbrief compare`` runs) in a thread
+Runs ``agent.compare.pipeline.compare_events`` (what ``paperbrief compare`` runs) in a thread
 worker and renders its events: ``Selected`` sets up the columns, ``Token`` moves the
 progress line, ``CellFilled`` fills a cell, ``Compared`` adds the summary and footer.
 """
@@ -21,7 +21,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, LoadingIndicator, Markdown, Static
 from textual.worker import get_current_worker
 
-from agent.compare import ASPECTS, CellFilled, Compared, CompareEvent, Comparison, Selected, render_markdown
+from agent.compare.pipeline import ASPECTS, CellFilled, Compared, CompareEvent, Comparison, Selected
+from agent.compare.render import render_markdown
 from agent.tui.base import app_of, pump
 from agent.tui.errors import explain
 from agent.tui.widgets.bars import StatusBar
@@ -84,7 +85,7 @@ class CompareScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
     def _run(self, selectors: list[str]) -> None:
-        from agent.compare import compare_events
+        from agent.compare.pipeline import compare_events
 
         worker = get_current_worker()
         session = app_of(self).session

@@ -1,0 +1,1 @@
+"""Grounded answers: retrieve, prompt, stream, check citations, fall back or abstain (``pipeline``)."""

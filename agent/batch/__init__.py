@@ -1,0 +1,1 @@
+"""Question batches: ``io`` reads questions and appends answers crash-safely, ``run`` answers them."""

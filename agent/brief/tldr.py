@@ -1,0 +1,189 @@
+"""The map step: a one-line TL;DR per paper, batched for capable models, checked, or quoted.
+
+Capable models summarise several papers per call (``brief_tldr_batch``), which is
+what keeps a 1,000-paper week near 0.1 calls per paper. Small local models get one
+short prompt per paper (``brief_tldr``): they lose track of numbered lists.
+
+Nothing the model writes is trusted: each TL;DR must be one plain sentence of
+sensible length that does not loop, does not just repeat the title and whose
+content words come from the paper's own title and abstract. A TL;DR that fails
+is replaced by an *extractive* one, the abstract's first sentence stating the
+contribution, and marked as such in every output.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from agent.brief.caller import BriefCaller
+from agent.checks.citations import sentences
+from agent.checks.quality import Verdict, repetition_ratio
+from agent.llm.budget import count_messages, count_tokens, prompt_budget, trim_to_tokens
+from agent.prompts import Prompt
+from store.papers import Paper, title_key
+
+#: Abstract tokens shown to the model per paper: enough for the contribution and main result.
+ABSTRACT_TOKENS = 320
+SMALL_ABSTRACT_TOKENS = 200
+TLDR_TOKENS = 60  # completion budget per paper
+MAX_TLDR_WORDS = 60
+EXTRACTIVE_WORDS = 45
+_NUMBERED = re.compile(
+    r"^\s*(?:[-*]\s*)?(?:\[(\d{1,3})\]\s*[:.)\-–—]?|(?:paper\s*)?#?(\d{1,3})\s*[:.)\-–—])\s*(.+?)\s*$", re.I
+)
+_PREFIX = re.compile(r"^\s*(?:tl;?dr|summary|one[- ]sentence tl;?dr)\s*[:\-–—]\s*", re.I)
+_CUES = re.compile(
+    r"\b(we (propose|present|introduce|develop|design|build|show|demonstrate|study|investigate|find|describe|"
+    r"release|offer|provide|construct|formulate|analy[sz]e)|(this|our) (paper|work|study|article)|here,? we|"
+    r"in this (paper|work|study))\b",
+    re.I,
+)
+_WORD = re.compile(r"[A-Za-z][A-Za-z\-]+")
+_STOP_WORDS = """this that with from their there these those which while where when what into onto over under
+    than then they them have has had been being were also such each more most less very much many
+    paper papers study work works using used uses based show shows shown propose proposed proposes
+    present presents introduce introduces novel approach method methods results result find finds
+    across within without about between better best first able allows enables enable"""
+_STOP = frozenset(_STOP_WORDS.split())
+
+
+@dataclass(frozen=True)
+class Tldr:
+    text: str
+    mode: str  # "model" | "extractive"
+    reason: str = ""  # why it is extractive
+
+
+def paper_text(paper: Paper, tokens: int) -> str:
+    """The abstract as data for a prompt: whitespace folded, trimmed, unable to close its delimiter."""
+    text = " ".join(paper.abstract.split())
+    text, cut = trim_to_tokens(text, tokens)
+    text = text.replace("</abstract>", "</ abstract>").replace("<abstract", "< abstract")
+    return text + (" …" if cut else "")
+
+
+def extractive_tldr(paper: Paper) -> str:
+    """The abstract's first sentence that states the contribution (else its first), at most ~45 words."""
+    sents = [s for s in sentences(" ".join(paper.abstract.split())) if len(s.split()) >= 4]
+    if not sents:
+        return _clip(" ".join(paper.abstract.split()) or paper.title)
+    pick = next((i for i, s in enumerate(sents) if _CUES.search(s)), 0)
+    text = sents[pick]
+    if len(text.split()) < 10 and pick + 1 < len(sents):
+        text = f"{text} {sents[pick + 1]}"
+    return _clip(text)
+
+
+def _clip(text: str) -> str:
+    words = text.split()
+    if len(words) <= EXTRACTIVE_WORDS:
+        return text
+    return " ".join(words[:EXTRACTIVE_WORDS]).rstrip(",;:") + " …"
+
+
+def clean_tldr(text: str) -> str:
+    """First non-empty line, without a ``TL;DR:`` prefix, quotes or markdown emphasis."""
+    line = next((ln for ln in text.strip().splitlines() if ln.strip()), "")
+    line = _PREFIX.sub("", line).strip().strip("*_").strip()
+    if len(line) > 1 and line[0] in "\"“'" and line[-1] in "\"”'":
+        line = line[1:-1].strip()
+    return " ".join(line.split())
+
+
+def _stems(text: str) -> set[str]:
+    return {w.lower()[:5] for w in _WORD.findall(text)}
+
+
+def check_tldr(text: str, paper: Paper) -> Verdict:
+    """Is this TL;DR fit to show as the model's summary of ``paper``?"""
+    words = text.split()
+    if len(words) < 5:
+        return Verdict(False, "empty or too short")
+    if len(words) > MAX_TLDR_WORDS:
+        return Verdict(False, "too long")
+    if repetition_ratio(text) > 0.2:
+        return Verdict(False, "repetitive")
+    if "<" in text and ">" in text:
+        return Verdict(False, "contains markup")
+    tk, pk = title_key(text), title_key(paper.title)
+    if tk == pk or (pk and tk.startswith(pk) and len(tk) < len(pk) + 15):
+        return Verdict(False, "repeats the title")
+    content = [w.lower() for w in _WORD.findall(text) if len(w) >= 4 and w.lower() not in _STOP]
+    if content:
+        source = _stems(f"{paper.title} {paper.abstract}")
+        grounded = sum(1 for w in content if w[:5] in source) / len(content)
+        if grounded < 0.6:
+            return Verdict(False, "not grounded in the abstract")
+    return Verdict(True)
+
+
+def parse_numbered(text: str, n: int) -> dict[int, str]:
+    """``{i: line}`` for lines ``i: ...`` with ``1 <= i <= n`` (first occurrence wins)."""
+    out: dict[int, str] = {}
+    for line in text.splitlines():
+        match = _NUMBERED.match(line)
+        if match:
+            i = int(match.group(1) or match.group(2))
+            if 1 <= i <= n and i not in out:
+                out[i] = match.group(3).strip()
+    return out
+
+
+def accept(raw: str | None, paper: Paper) -> Tldr:
+    """The model's TL;DR when it passes :func:`check_tldr`, else the extractive one with the reason."""
+    if raw is None:
+        return Tldr(extractive_tldr(paper), "extractive", "missing from the model's answer")
+    text = clean_tldr(raw)
+    verdict = check_tldr(text, paper)
+    if verdict.ok:
+        return Tldr(text if text.endswith((".", "!", "?", "…")) else text + ".", "model")
+    return Tldr(extractive_tldr(paper), "extractive", verdict.reason)
+
+
+# --- batching -------------------------------------------------------------------------
+
+
+def batch_items(papers: Sequence[Paper]) -> list[dict[str, object]]:
+    return [{"n": i, "title": p.title, "text": paper_text(p, ABSTRACT_TOKENS)} for i, p in enumerate(papers, 1)]
+
+
+def plan_batches(
+    papers: Sequence[Paper], prompt: Prompt, *, context_window: int, batch_size: int
+) -> list[list[Paper]]:
+    """Consecutive batches of at most ``batch_size`` papers whose prompt and answers fit the window."""
+    base = count_messages(prompt.render(papers=[]))
+    batches: list[list[Paper]] = []
+    current: list[Paper] = []
+    used = base
+    for paper in papers:
+        cost = count_tokens(paper.title) + min(count_tokens(paper.abstract), ABSTRACT_TOKENS) + 16
+        budget = prompt_budget(context_window, TLDR_TOKENS * (len(current) + 1) + 16)
+        if current and (len(current) >= batch_size or used + cost > budget):
+            batches.append(current)
+            current, used = [], base
+        current.append(paper)
+        used += cost
+    if current:
+        batches.append(current)
+    return batches
+
+
+def summarise_batch(caller: BriefCaller, prompt: Prompt, papers: Sequence[Paper], temperature: float) -> list[Tldr]:
+    """One call for ``papers``; each answer line checked, failures quoted from the abstract."""
+    messages = prompt.render(papers=batch_items(papers))
+    text = caller.complete(
+        prompt, messages, max_tokens=TLDR_TOKENS * len(papers) + 16, temperature=temperature, reuse=False
+    )
+    lines = parse_numbered(text, len(papers))
+    if len(papers) == 1 and not lines:
+        lines = {1: text}
+    return [accept(lines.get(i), p) for i, p in enumerate(papers, 1)]
+
+
+def summarise_one(caller: BriefCaller, prompt: Prompt, paper: Paper, temperature: float) -> Tldr:
+    """One short call for one paper (small models)."""
+    messages = prompt.render(title=paper.title, text=paper_text(paper, SMALL_ABSTRACT_TOKENS))
+    text = caller.complete(prompt, messages, max_tokens=TLDR_TOKENS, temperature=temperature, reuse=False)
+    return accept(text, paper)

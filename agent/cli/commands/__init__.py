@@ -1,0 +1,1 @@
+"""One module per group of ``paperbrief`` sub-commands; each exposes ``register(app)``."""

@@ -1,0 +1,129 @@
+"""``paperbrief ask``: a grounded, cited answer streamed to the terminal."""
+
+from __future__ import annotations
+
+from itertools import chain
+from typing import Annotated
+
+import typer
+from rich.console import Group
+from rich.live import Live
+from rich.markdown import Markdown
+from rich.table import Table
+from rich.text import Text
+
+from agent.ask.pipeline import AskOptions, ask_events
+from agent.cli.commands.index import JsonFlag, SinceOpt, UntilOpt, open_index
+from agent.cli.console import UsageError, out, parse_window, print_json, print_warning, status
+from agent.llm.base import LLM
+from agent.runtime import ask_options, build_llm
+from agent.settings import Settings
+from agent.types import Answer, Done, Notice, Retrieved, Token
+from store.index import Index
+
+
+def render_answer(answer: Answer) -> Group:
+    """The final answer, its sources list and a footer naming the model and mode."""
+    parts: list[object] = [Markdown(answer.text)]
+    if answer.citations or answer.abstained:
+        table = Table(show_header=False, box=None, pad_edge=False)
+        table.add_column(style="bold cyan", justify="right")
+        table.add_column()
+        shown = answer.citations or []
+        for c in shown:
+            table.add_row(f"[{c.n}]", f"{c.title} · {c.date or ''} · {c.paper_id}")
+        if answer.abstained and answer.retrieved:
+            parts.append(Text("\nClosest papers found:", style="bold"))
+            for h in answer.retrieved[:5]:
+                table.add_row("·", f"{h.title} · {h.date or ''} · {h.paper_id}")
+        elif shown:
+            parts.append(Text("\nSources:", style="bold"))
+        parts.append(table)
+    footer = f"{answer.model} · {answer.mode}"
+    if answer.usage.total_tokens:
+        footer += f" · {answer.usage.prompt_tokens}+{answer.usage.completion_tokens} tokens"
+    if answer.cost_usd:
+        footer += f" · ${answer.cost_usd:.4f}"
+    footer += f" · {answer.latency_ms / 1000:.1f} s"
+    parts.append(Text("\n" + footer, style="dim"))
+    return Group(*parts)  # type: ignore[arg-type]
+
+
+def ask(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="Your question about the indexed papers.")],
+    k: Annotated[int, typer.Option("-k", min=1, max=50, help="Papers to retrieve.")] = 6,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Chat model name, or a .gguf file for a local model.")
+    ] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Answer a question from the indexed papers, with numbered citations."""
+    from agent.cli.context import state
+
+    settings = state(ctx).settings
+    lo, hi = parse_window(since, until)
+    if not question.strip():
+        raise UsageError("the question is empty")
+    options = ask_options(settings, k=k, since=lo, until=hi)
+    with open_index(ctx) as index:
+        if index.catalog.count_papers() == 0:
+            raise UsageError("the index is empty: run `paperbrief ingest PATH...` first")
+        llm = build_llm(settings, model)
+        answer = _run(
+            question, index, llm, options, settings,
+            live=not json_out and out.is_terminal, show=not json_out,
+        )
+    if json_out:
+        print_json(answer.to_json())
+        return
+    for warning in answer.warnings:
+        print_warning(warning)
+
+
+def _run(
+    question: str,
+    index: Index,
+    llm: LLM,
+    options: AskOptions,
+    settings: Settings,
+    *,
+    live: bool,
+    show: bool,
+) -> Answer:
+    """Drive the answer's events: a live-updating view on a terminal, the final render otherwise."""
+    events = ask_events(question, index=index, llm=llm, options=options, prices=settings.prices)
+    with status("Retrieving…", disable=not live):
+        first = next(events)
+    streamed: list[str] = []
+    answer: Answer | None = None
+    view = Live(Text(""), console=out, refresh_per_second=12) if live else None
+    if view:
+        view.start()
+    try:
+        for event in chain([first], events):
+            if isinstance(event, Retrieved) and view:
+                view.update(Text(f"Reading {len(event.sources)} sources with {llm.name}…", style="dim"))
+            elif isinstance(event, Token):
+                streamed.append(event.text)
+                if view:
+                    view.update(Markdown("".join(streamed)))
+            elif isinstance(event, Notice):
+                print_warning(event.message)
+            elif isinstance(event, Done):
+                answer = event.answer
+                if view:  # replace the raw stream with the checked answer
+                    view.update(render_answer(answer))
+    finally:
+        if view:
+            view.stop()
+    assert answer is not None
+    if show and not view:
+        out.print(render_answer(answer))
+    return answer
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(ask)

@@ -1,0 +1,246 @@
+"""Index commands: ``ingest``, ``papers list|show``, ``stats`` and ``search``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import TaskID
+from rich.table import Table
+
+from agent.cli.console import (
+    UsageError,
+    err,
+    make_progress,
+    out,
+    parse_window,
+    print_error,
+    print_json,
+    status,
+)
+from store.index import Index
+from store.ingest import IngestReport, Progress, ingest_papers, load_files
+from store.papers import Paper
+from store.retrieve import search as hybrid_search
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="First listing day, YYYY-MM-DD.")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="Last listing day, YYYY-MM-DD.")]
+
+
+def open_index(ctx: typer.Context) -> Index:
+    from agent.cli.context import state
+    from agent.runtime import open_index as _open
+
+    return _open(state(ctx).settings)
+
+
+class IngestProgress:
+    """Renders ingest's progress ticks as rich bars: files, then papers and chunks."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.bar = make_progress(disable=not enabled)
+        self.tasks: dict[str, TaskID] = {}
+        self.started = time.perf_counter()
+
+    def __enter__(self) -> IngestProgress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(None, None, None)
+
+    def __call__(self, tick: Progress) -> None:
+        labels = {"parse": "Parsing files", "embed": "Indexing papers", "index": "Building BM25"}
+        if tick.stage not in self.tasks:
+            self.started = time.perf_counter()
+            self.tasks[tick.stage] = self.bar.add_task(labels[tick.stage], total=tick.total, rate="")
+        elapsed = max(time.perf_counter() - self.started, 1e-6)
+        rate = ""
+        if tick.stage == "embed" and tick.chunks:
+            rate = f"{tick.chunks / elapsed:,.0f} chunks/s · {tick.chunks:,} chunks"
+        self.bar.update(self.tasks[tick.stage], completed=tick.done, total=tick.total, rate=rate)
+
+
+def print_report(report: IngestReport, total: int) -> None:
+    for _, reason in report.skipped:
+        print_error(reason)
+    if not report.changed and not report.skipped:
+        err.print(
+            f"Index unchanged: all {report.unchanged:,} papers were already up to date "
+            f"({total:,} papers indexed)."
+        )
+        return
+    table = Table(title="Ingest summary", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("new papers", f"{report.new:,}")
+    table.add_row("updated", f"{report.updated:,}")
+    table.add_row("unchanged", f"{report.unchanged:,}")
+    table.add_row("skipped files", f"{len(report.skipped):,}")
+    table.add_row("chunks embedded", f"{report.chunks_written:,}")
+    table.add_row("papers in index", f"{total:,}")
+    table.add_row("time", f"{report.seconds:.1f} s")
+    err.print(table)
+
+
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
+    year: Annotated[
+        int | None, typer.Option("--year", help="Year of HF listing pages (their date lines have none).")
+    ] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Parse paper files and add them to the index (safe to re-run)."""
+    if year is not None and not 1990 <= year <= 2100:
+        raise UsageError(f"--year {year} is not a plausible listing year")
+    with open_index(ctx) as index, IngestProgress(enabled=not json_out) as progress:
+        report = IngestReport()
+        papers = load_files(paths, report, year=year, on_progress=progress)
+        ingest_papers(index, papers, report, on_progress=progress)
+        total = index.catalog.count_papers()
+    if json_out:
+        for _, reason in report.skipped:  # scripts read stdout; people still see why
+            print_error(reason)
+        print_json({**report.to_json(), "papers_in_index": total})
+    else:
+        print_report(report, total)
+    if report.skipped:
+        raise typer.Exit(2)
+
+
+def stats(ctx: typer.Context, json_out: JsonFlag = False) -> None:
+    """How many papers, chunks and vectors the index holds, and where."""
+    with open_index(ctx) as index:
+        data = index.stats()
+    if json_out:
+        print_json(data)
+        return
+    table = Table(show_header=False, title="paperbrief index", title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in data.items():
+        shown = ", ".join(f"{k} {v:,}" for k, v in value.items()) if isinstance(value, dict) else value
+        table.add_row(key.replace("_", " "), f"{shown:,}" if isinstance(shown, int) else str(shown or "–"))
+    out.print(table)
+
+
+def _paper_row(p: Paper) -> dict[str, object]:
+    return {
+        "paper_id": p.id,
+        "title": p.title,
+        "date": p.display_date.isoformat() if p.display_date else None,
+        "listing_dates": [d.isoformat() for d in p.listing_dates],
+        "upvotes": p.upvotes,
+        "url": p.url,
+    }
+
+
+papers_app = typer.Typer(help="Browse indexed papers.", no_args_is_help=True)
+
+
+@papers_app.command("list")
+def papers_list(
+    ctx: typer.Context,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1)] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Indexed papers, newest listing first, optionally within a listing-date window."""
+    lo, hi = parse_window(since, until)
+    with open_index(ctx) as index:
+        papers = index.catalog.list_papers(lo, hi, limit)
+    if json_out:
+        print_json([_paper_row(p) for p in papers])
+        return
+    table = Table(title=f"{len(papers):,} papers", title_justify="left")
+    table.add_column("id", style="cyan", no_wrap=True)
+    table.add_column("listed", no_wrap=True)
+    table.add_column("title")
+    table.add_column("▲", justify="right")
+    for p in papers:
+        listed = ", ".join(d.strftime("%b %d") for d in p.listing_dates) or "–"
+        table.add_row(p.id, listed, p.title, str(p.upvotes) if p.upvotes is not None else "")
+    out.print(table)
+
+
+@papers_app.command("show")
+def papers_show(
+    ctx: typer.Context,
+    paper_id: Annotated[str, typer.Argument(help="Paper id (arXiv id or t-… title hash).")],
+    json_out: JsonFlag = False,
+) -> None:
+    """One paper in full."""
+    with open_index(ctx) as index:
+        paper = index.catalog.get(paper_id.strip())
+        if paper is None:
+            close = index.catalog.search_titles(paper_id, limit=5)
+            hint = "; did you mean " + ", ".join(p.id for p in close) if close else ""
+            raise UsageError(f"no paper with id {paper_id!r} in the index{hint}")
+    if json_out:
+        print_json(paper.to_json())
+        return
+    out.print(f"[bold]{paper.title}[/]", markup=True)
+    out.print(f"[cyan]{paper.id}[/]  {paper.url or ''}", markup=True)
+    if paper.authors:
+        out.print(", ".join(paper.authors))
+    meta = [f"published {paper.published}" if paper.published else ""]
+    meta.append("listed " + ", ".join(d.isoformat() for d in paper.listing_dates))
+    if paper.upvotes is not None:
+        meta.append(f"{paper.upvotes} upvotes")
+    out.print(" · ".join(m for m in meta if m), style="dim")
+    if paper.keywords:
+        out.print("keywords: " + ", ".join(paper.keywords), style="dim")
+    out.print()
+    out.print(paper.abstract)
+    out.print(f"\nsources: {', '.join(paper.sources)}", style="dim")
+
+
+def search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="What to look for, in your own words.")],
+    k: Annotated[int, typer.Option("-k", min=1, max=1000, help="How many papers.")] = 10,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Hybrid (BM25 + dense) search over the indexed papers."""
+    lo, hi = parse_window(since, until)
+    if not query.strip():
+        raise UsageError("the search query is empty")
+    with open_index(ctx) as index:
+        if index.catalog.count_papers() == 0:
+            raise UsageError("the index is empty: run `paperbrief ingest PATH...` first")
+        with status("Searching…", disable=json_out):
+            hits = hybrid_search(index, query, k=k, since=lo, until=hi)
+    if json_out:
+        print_json([h.to_json() for h in hits])
+        return
+    if not hits:
+        err.print("No matching papers.")
+        return
+    table = Table(show_lines=True)
+    table.add_column("#", justify="right")
+    table.add_column("score", justify="right")
+    table.add_column("paper")
+    for i, h in enumerate(hits, 1):
+        body = f"[bold]{_escape(h.title)}[/]\n[cyan]{h.paper_id}[/] · {h.date or ''}\n[dim]{_escape(h.snippet)}[/]"
+        table.add_row(str(i), f"{h.score:.3f}", body)
+    out.print(table)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(ingest)
+    app.command()(stats)
+    app.command()(search)
+    app.add_typer(papers_app, name="papers")
