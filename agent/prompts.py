@@ -28,13 +28,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import cast
 
 import jinja2
 import jinja2.meta
 import yaml
 
 from agent.errors import UserError
-from agent.llm.base import ChatMessage
+from agent.llm.base import ChatMessage, Role
 
 _FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*\n(.*)\Z", re.S)
 _ROLE = re.compile(r"^\[(system|user|assistant)\]\s*$", re.M)
@@ -77,7 +78,7 @@ class Prompt:
     variables: tuple[str, ...]
     text: str
     path: str
-    parts: tuple[tuple[str, jinja2.Template], ...]
+    parts: tuple[tuple[Role, jinja2.Template], ...]
 
     @property
     def ref(self) -> PromptRef:
@@ -119,7 +120,7 @@ def parse_prompt(text: str, path: str) -> Prompt:
     if len(pieces) < 3:
         raise PromptError(f"{path}: no [system] or [user] section")
     parts = tuple(
-        (role, _ENV.from_string(content.strip()))
+        (cast(Role, role), _ENV.from_string(content.strip()))
         for role, content in zip(pieces[1::2], pieces[2::2], strict=True)
     )
     return Prompt(str(meta["name"]), str(meta["version"]), declared, text, path, parts)

@@ -7,9 +7,10 @@ these types knows about a terminal.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Literal, TypeVar
 
 from agent.llm.base import Usage
 from agent.prompts import PromptRef
@@ -133,3 +134,33 @@ class Done:
 
 
 AgentEvent = Retrieved | Token | Notice | Done
+
+
+D = TypeVar("D")
+
+
+def run_to_end(events: Iterable[object], done: type[D]) -> D:
+    """Drain a feature's event stream and return its final event (``Done``, ``BriefDone``,
+    ``Compared``); scripts, batch, evals and tests use this instead of a streaming front end."""
+    for event in events:
+        if isinstance(event, done):
+            return event
+    raise RuntimeError(f"the event stream ended without {done.__name__}")
+
+
+def run_footer(
+    model: str, mode: str, usage: Usage | None = None, cost_usd: float = 0.0, latency_ms: int | None = None
+) -> str:
+    """The line under every answer, comparison and brief: ``model · mode · tokens · $ · s``.
+
+    An empty ``mode`` is left out; tokens and cost appear only when known; ``latency_ms=None``
+    leaves the time out (snapshot tests, which must not show timings).
+    """
+    parts = [part for part in (model, mode) if part]
+    if usage is not None and usage.total_tokens:
+        parts.append(f"{usage.prompt_tokens}+{usage.completion_tokens} tokens")
+    if cost_usd:
+        parts.append(f"${cost_usd:.4f}")
+    if latency_ms is not None:
+        parts.append(f"{latency_ms / 1000:.1f} s")
+    return " · ".join(parts)

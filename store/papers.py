@@ -109,23 +109,29 @@ class Paper:
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> Paper:
+        def _strs(value: object) -> tuple[str, ...]:
+            return tuple(str(v) for v in value) if isinstance(value, (list, tuple)) else ()
+
         def _dates(value: object) -> tuple[date, ...]:
-            return tuple(date.fromisoformat(str(v)) for v in (value or []))  # type: ignore[union-attr]
+            return tuple(date.fromisoformat(v) for v in _strs(value))
+
+        def _opt(value: object) -> str | None:
+            return str(value) if value else None
 
         published = data.get("published")
         return cls(
             id=str(data["id"]),
             title=str(data["title"]),
             abstract=str(data.get("abstract") or ""),
-            authors=tuple(data.get("authors") or ()),  # type: ignore[arg-type]
+            authors=_strs(data.get("authors")),
             published=date.fromisoformat(str(published)) if published else None,
             listing_dates=_dates(data.get("listing_dates")),
-            sources=tuple(data.get("sources") or ()),  # type: ignore[arg-type]
-            url=data.get("url") or None,  # type: ignore[arg-type]
-            upvotes=int(data["upvotes"]) if data.get("upvotes") is not None else None,  # type: ignore[arg-type]
-            keywords=tuple(data.get("keywords") or ()),  # type: ignore[arg-type]
-            arxiv_id=data.get("arxiv_id") or None,  # type: ignore[arg-type]
-            categories=tuple(data.get("categories") or ()),  # type: ignore[arg-type]
+            sources=_strs(data.get("sources")),
+            url=_opt(data.get("url")),
+            upvotes=int(str(data["upvotes"])) if data.get("upvotes") is not None else None,
+            keywords=_strs(data.get("keywords")),
+            arxiv_id=_opt(data.get("arxiv_id")),
+            categories=_strs(data.get("categories")),
         )
 
 

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from agent.checks.citations import check_citations
 from agent.checks.extractive import extractive_answer
@@ -30,7 +31,7 @@ from agent.llm.base import LLM, ChatMessage, Finished, TextDelta, Usage
 from agent.llm.budget import count_messages, count_tokens, trim_to_tokens
 from agent.llm.pricing import PriceTable, cost_usd
 from agent.prompts import PromptRef, load_prompt
-from agent.types import AgentEvent, Answer, Citation, Done, Notice, Retrieved, Source, Token
+from agent.types import AgentEvent, Answer, Citation, Done, Notice, Retrieved, Source, Token, run_to_end
 from store.index import Index
 from store.retrieve import Hit, search
 
@@ -270,9 +271,6 @@ def _finalize(
     return answer
 
 
-def ask(question: str, **kwargs: object) -> Answer:
+def ask(question: str, **kwargs: Any) -> Answer:
     """Run ``ask_events`` to the end and return the answer (for batch, evals, tests)."""
-    for event in ask_events(question, **kwargs):  # type: ignore[arg-type]
-        if isinstance(event, Done):
-            return event.answer
-    raise RuntimeError("ask_events ended without an answer")
+    return run_to_end(ask_events(question, **kwargs), Done).answer

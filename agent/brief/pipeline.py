@@ -31,7 +31,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -76,7 +76,7 @@ from agent.errors import UserError
 from agent.llm.base import LLM
 from agent.llm.pricing import PriceTable
 from agent.prompts import load_prompt
-from agent.types import Notice
+from agent.types import Notice, run_to_end
 from store.chunking import chunk_id
 from store.index import Index
 from store.papers import Paper
@@ -161,12 +161,9 @@ def brief_events(
             store.close()
 
 
-def build_brief(window: Window, **kwargs: object) -> Brief:
+def build_brief(window: Window, **kwargs: Any) -> Brief:
     """Run ``brief_events`` to the end and return the brief (for scripts, benchmarks, tests)."""
-    for event in brief_events(window, **kwargs):  # type: ignore[arg-type]
-        if isinstance(event, BriefDone):
-            return event.brief
-    raise RuntimeError("brief_events ended without a brief")
+    return run_to_end(brief_events(window, **kwargs), BriefDone).brief
 
 
 class _Run:

@@ -62,7 +62,7 @@ from agent.llm.base import LLM, Finished, TextDelta, Usage
 from agent.llm.budget import count_messages, count_tokens, prompt_budget, trim_to_tokens
 from agent.llm.pricing import PriceTable, cost_usd
 from agent.prompts import Prompt, PromptRef, load_prompt
-from agent.types import Notice, Token
+from agent.types import Notice, Token, run_to_end
 from store.index import Index
 from store.papers import Paper
 
@@ -337,12 +337,9 @@ def compare_events(
     yield from compare_papers_events([c.paper for c in chosen], index=index, llm=llm, query=query, prices=prices)
 
 
-def compare(selectors: list[str], **kwargs: object) -> Comparison:
+def compare(selectors: list[str], **kwargs: Any) -> Comparison:
     """Run ``compare_events`` to the end and return the comparison (for evals, batch, tests)."""
-    for event in compare_events(selectors, **kwargs):  # type: ignore[arg-type]
-        if isinstance(event, Compared):
-            return event.comparison
-    raise RuntimeError("compare_events ended without a comparison")
+    return run_to_end(compare_events(selectors, **kwargs), Compared).comparison
 
 
 __all__ = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agent.compare.types import Comparison
+from agent.types import run_footer
 
 
 def _md_cell(text: str) -> str:
@@ -34,11 +35,6 @@ def render_markdown(c: Comparison) -> str:
         when = f" · {p.date.isoformat()}" if p.date else ""
         link = f" · <{p.url}>" if p.url else ""
         lines.append(f"- [{p.n}] {_md_cell(p.title)} · `{p.paper_id}`{when}{link}")
-    footer = f"{c.model} · {c.strategy}"
-    if c.usage.total_tokens:
-        footer += f" · {c.usage.prompt_tokens}+{c.usage.completion_tokens} tokens"
-    if c.cost_usd:
-        footer += f" · ${c.cost_usd:.4f}"
-    footer += f" · {c.latency_ms / 1000:.1f} s"
+    footer = run_footer(c.model, c.strategy, c.usage, c.cost_usd, c.latency_ms)
     lines += ["", f"_Italic quotes are sentences copied from the abstract. {footer}_", ""]
     return "\n".join(lines)

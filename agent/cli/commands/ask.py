@@ -18,7 +18,7 @@ from agent.cli.console import UsageError, out, parse_window, print_json, print_w
 from agent.llm.base import LLM
 from agent.runtime import ask_options, build_llm
 from agent.settings import Settings
-from agent.types import Answer, Done, Notice, Retrieved, Token
+from agent.types import Answer, Done, Notice, Retrieved, Token, run_footer
 from store.index import Index
 
 
@@ -39,12 +39,7 @@ def render_answer(answer: Answer) -> Group:
         elif shown:
             parts.append(Text("\nSources:", style="bold"))
         parts.append(table)
-    footer = f"{answer.model} · {answer.mode}"
-    if answer.usage.total_tokens:
-        footer += f" · {answer.usage.prompt_tokens}+{answer.usage.completion_tokens} tokens"
-    if answer.cost_usd:
-        footer += f" · ${answer.cost_usd:.4f}"
-    footer += f" · {answer.latency_ms / 1000:.1f} s"
+    footer = run_footer(answer.model, answer.mode, answer.usage, answer.cost_usd, answer.latency_ms)
     parts.append(Text("\n" + footer, style="dim"))
     return Group(*parts)  # type: ignore[arg-type]
 

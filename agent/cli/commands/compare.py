@@ -30,7 +30,7 @@ from agent.compare.select import select_papers
 from agent.llm.base import LLM
 from agent.runtime import build_llm
 from agent.settings import Settings
-from agent.types import Token
+from agent.types import Token, run_footer
 from store.index import Index
 from store.papers import Paper
 
@@ -53,12 +53,8 @@ def render_table(c: Comparison) -> Group:
     parts: list[object] = [table, Text("How they relate", style="bold"), Markdown(c.summary)]
     if c.summary_mode == "from_table":
         parts.append(Text("(built from the table; the model's summary did not pass the checks)", style="dim"))
-    footer = f"{c.model} · {c.strategy}"
-    if c.usage.total_tokens:
-        footer += f" · {c.usage.prompt_tokens}+{c.usage.completion_tokens} tokens"
-    if c.cost_usd:
-        footer += f" · ${c.cost_usd:.4f}"
-    footer += f" · {c.latency_ms / 1000:.1f} s · italics are quotes from the abstracts"
+    footer = run_footer(c.model, c.strategy, c.usage, c.cost_usd, c.latency_ms)
+    footer += " · italics are quotes from the abstracts"
     parts.append(Text("\n" + footer, style="dim"))
     return Group(*parts)  # type: ignore[arg-type]
 

@@ -44,6 +44,7 @@ def fetch_hf(
 
     if (day is None) == (since is None):
         raise UsageError("give exactly one of --date D or --since D [--until D]")
+    days: list[date | None]
     if day is not None:
         days = [parse_day(day, "--date")]
     else:
@@ -52,7 +53,7 @@ def fetch_hf(
         assert lo is not None
         if lo > hi:
             raise UsageError(f"--since {lo} is after --until {hi}")
-        days = days_between(lo, hi)
+        days = list(days_between(lo, hi))
     config = _settings(ctx).store_config().http
     papers: list[Paper] = []
     per_day: dict[str, int] = {}

@@ -28,7 +28,7 @@ from agent.llm.base import Usage
 from agent.tui.base import app_of, pump
 from agent.tui.errors import explain
 from agent.tui.widgets.bars import NavBar, StatusBar
-from agent.types import Notice
+from agent.types import Notice, run_footer
 
 log = logging.getLogger(__name__)
 
@@ -225,13 +225,11 @@ class BriefScreen(Screen[None]):
         self.refresh_bindings()
         self.query_one("#brief-progress").display = False
         p = brief.provenance
-        line = f"{brief.window.label}: {p.papers:,} papers in {p.themes} themes · {p.model}"
-        if p.prompt_tokens or p.completion_tokens:
-            line += f" · {p.prompt_tokens}+{p.completion_tokens} tokens"
-        if p.cost_usd:
-            line += f" · ${p.cost_usd:.4f}"
-        if app_of(self).show_latency:
-            line += f" · {p.seconds:.1f} s"
+        latency = round(p.seconds * 1000) if app_of(self).show_latency else None
+        usage = Usage(p.prompt_tokens, p.completion_tokens)
+        line = f"{brief.window.label}: {p.papers:,} papers in {p.themes} themes · " + run_footer(
+            p.model, "", usage, p.cost_usd, latency
+        )
         if brief.warnings:
             line += f" · ⚠ {len(brief.warnings)} note{'s' if len(brief.warnings) != 1 else ''} at the end"
         self.query_one("#brief-status", Static).update(line)

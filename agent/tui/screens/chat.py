@@ -85,7 +85,7 @@ class ChatScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#scope", Static).display = False
-        self.watch(app_of(self), "paper_count", self.refresh_empty_state)
+        self.watch(self.app, "paper_count", self.refresh_empty_state)
         self.query_one("#prompt", Input).focus()
 
     def on_screen_resume(self) -> None:

@@ -26,7 +26,7 @@ from agent.compare.render import render_markdown
 from agent.tui.base import app_of, pump
 from agent.tui.errors import explain
 from agent.tui.widgets.bars import StatusBar
-from agent.types import Notice, Token
+from agent.types import Notice, Token, run_footer
 
 log = logging.getLogger(__name__)
 _ASPECT_WIDTH = 12
@@ -154,15 +154,10 @@ class CompareScreen(Screen[None]):
         await self.query_one("#compare-summary", Markdown).update(
             "### How they relate\n\n" + comparison.summary + (note if comparison.summary_mode == "from_table" else "")
         )
-        meta = [comparison.model, comparison.strategy]
-        if comparison.usage.total_tokens:
-            meta.append(f"{comparison.usage.prompt_tokens}+{comparison.usage.completion_tokens} tokens")
-        if comparison.cost_usd:
-            meta.append(f"${comparison.cost_usd:.4f}")
-        if app_of(self).show_latency:
-            meta.append(f"{comparison.latency_ms / 1000:.1f} s")
+        c = comparison
+        meta = run_footer(c.model, c.strategy, c.usage, c.cost_usd, c.latency_ms if app_of(self).show_latency else None)
         self.query_one("#compare-meta", Static).update(
-            " · ".join(meta) + "   —   italics are quotes from the abstract · Enter opens a paper"
+            meta + "   —   italics are quotes from the abstract · Enter opens a paper"
         )
         app_of(self).record_usage(comparison.usage, comparison.cost_usd)
         table.focus()

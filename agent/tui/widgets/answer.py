@@ -22,7 +22,8 @@ from textual.widgets.markdown import MarkdownStream
 from textual.widgets.option_list import Option
 
 from agent.conversations import answer_meta
-from agent.types import Answer
+from agent.llm.base import Usage
+from agent.types import Answer, run_footer
 
 _CITE = re.compile(r"\[(\d{1,3})\]")
 
@@ -34,16 +35,10 @@ def link_citations(text: str) -> str:
 
 def meta_line(meta: dict[str, Any], latency_ms: int | None) -> str:
     """The footer under an answer: model · mode · tokens · cost · time."""
-    parts = [str(meta.get("model", "?")), str(meta.get("mode", "generative"))]
     usage = meta.get("usage") or {}
-    prompt, completion = int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))
-    if prompt or completion:
-        parts.append(f"{prompt}+{completion} tokens")
-    if meta.get("cost_usd"):
-        parts.append(f"${float(meta['cost_usd']):.4f}")
-    if latency_ms is not None:
-        parts.append(f"{latency_ms / 1000:.1f} s")
-    return " · ".join(parts)
+    tokens = Usage(int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)))
+    model, mode = str(meta.get("model", "?")), str(meta.get("mode", "generative"))
+    return run_footer(model, mode, tokens, float(meta.get("cost_usd") or 0.0), latency_ms)
 
 
 class QuestionView(Static):
