@@ -6,7 +6,9 @@ the same thing everywhere and every model call lands in the call log.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
+from pathlib import Path
 
 from agent.ask.pipeline import AskOptions
 from agent.errors import ConfigError
@@ -34,12 +36,28 @@ def build_llm(settings: Settings, model: str | None = None, *, check_model: bool
     return LoggedLLM(llm, CallLog.for_settings(settings), prices=settings.prices)
 
 
-def ask_options(settings: Settings, *, k: int, since: date | None, until: date | None) -> AskOptions:
-    """Ask options from the settings plus the per-command flags (ask, batch and the TUI agree)."""
+def ask_options(
+    settings: Settings,
+    *,
+    k: int,
+    since: date | None = None,
+    until: date | None = None,
+    paper_ids: Iterable[str] = (),
+    prompt_dir: Path | None = None,
+) -> AskOptions:
+    """Ask options from the settings plus the per-command flags: the CLI, batch, the TUI and
+    evals all build them here, so a setting means the same thing everywhere.
+
+    ``paper_ids`` limits retrieval to those papers (a selection in the TUI); ``prompt_dir`` is
+    a prompt set under test (evals).
+    """
+    scope = frozenset(paper_ids)
     return AskOptions(
         k=k,
         since=since,
         until=until,
         max_answer_tokens=settings.max_answer_tokens,
         abstain_threshold=settings.abstain_threshold,
+        paper_ids=scope or None,
+        prompt_dir=prompt_dir,
     )

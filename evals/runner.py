@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agent.ask.pipeline import AskError, AskOptions, ask_events
+from agent.ask.pipeline import AskError, ask_events
 from agent.llm.calllog import LoggedLLM
 from agent.prompts import PromptRef
-from agent.runtime import build_llm
+from agent.runtime import ask_options, build_llm
 from agent.settings import Settings
 from agent.types import Answer, Done, Source, Token
 from evals.cache import CachedLLM, ResponseCache
@@ -281,12 +281,7 @@ class Runner:
 
     def _ask_case(self, suite: _Suite, case: AskCase, expected: list[tuple[str, str]]) -> dict[str, Any]:
         spec, index = suite.spec, suite.index
-        options = AskOptions(
-            k=spec.k,
-            max_answer_tokens=self.settings.max_answer_tokens,
-            abstain_threshold=self.settings.abstain_threshold,
-            prompt_dir=self.options.prompts_dir,
-        )
+        options = ask_options(self.settings, k=spec.k, prompt_dir=self.options.prompts_dir)
         started = time.perf_counter()
         raw: list[str] = []
         answer: Answer | None = None

@@ -23,7 +23,6 @@ from agent.tui.screens.conversations import ConversationsScreen
 from agent.tui.screens.dialogs import HelpScreen, IngestScreen
 from agent.tui.screens.paper import PaperScreen
 from agent.tui.screens.papers import PapersScreen
-from agent.tui.session import scope_supported
 from agent.tui.widgets.answer import AnswerView
 from tests.support.loopback import LoopbackServer
 from tests.support.loopback import Reply as HttpReply
@@ -361,9 +360,6 @@ def test_ask_about_selected_papers(index_dir: Path, server: OpenAIServer, tmp_pa
             await wait_for(pilot, lambda: table.row_count == 8)
             await pilot.press("space", "space", "a")
             await pilot.pause()
-            if not scope_supported():  # the core has no way to limit retrieval yet: say so, change nothing
-                assert app.screen is papers and "AskOptions.paper_ids" in notifications(app)[-1].message
-                return
             chat = app.screen
             assert isinstance(chat, ChatScreen) and chat.scope == papers.selected
             view = await ask(pilot, QUESTION)

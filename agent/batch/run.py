@@ -42,6 +42,7 @@ from datetime import date
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from agent import dates
 from agent.ask.pipeline import AskError, AskOptions, ask_events
 from agent.batch.io import Job
 from agent.batch.output import JsonlWriter
@@ -70,13 +71,7 @@ class JobError(UserError):
 def _day(value: str | None, name: str) -> date | None:
     if value is None:
         return None
-    try:
-        day = date.fromisoformat(value.strip())
-    except ValueError:
-        raise JobError(f"{name}: {value!r} is not a date (expected YYYY-MM-DD)") from None
-    if not 1990 <= day.year <= date.today().year + 1:
-        raise JobError(f"{name}: {value} is outside the range of paper listings")
-    return day
+    return dates.parse_day(value, name, JobError)
 
 
 def job_options(job: Job, base: AskOptions) -> AskOptions:

@@ -13,11 +13,11 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from agent import dates
+from agent.dates import FIRST_YEAR
 from agent.errors import UserError
 
 _WEEK = re.compile(r"^\s*(\d{4})-?[Ww](\d{1,2})\s*$")
-#: Listings older than this are not papers anyone would brief; it also catches typos like 0225.
-FIRST_YEAR = 1990
 
 
 class WindowError(UserError, ValueError):
@@ -79,13 +79,7 @@ def parse_week(text: str) -> Window:
 
 
 def parse_day(text: str, flag: str) -> date:
-    try:
-        day = date.fromisoformat(text.strip())
-    except ValueError:
-        raise WindowError(f"{flag}: {text!r} is not a date (expected YYYY-MM-DD)") from None
-    if day.year < FIRST_YEAR:
-        raise WindowError(f"{flag}: {day} is before {FIRST_YEAR}, outside the range of paper listings")
-    return day
+    return dates.parse_day(text, flag, WindowError)
 
 
 def resolve_window(

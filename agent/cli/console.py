@@ -25,6 +25,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from agent import dates
 from agent.errors import UserError
 
 out = Console(highlight=False, soft_wrap=False)
@@ -48,13 +49,7 @@ def parse_day(value: str | None, flag: str) -> date | None:
     """A ``YYYY-MM-DD`` flag value, or a clear error naming the flag."""
     if value is None:
         return None
-    try:
-        day = date.fromisoformat(value.strip())
-    except ValueError:
-        raise UsageError(f"{flag}: {value!r} is not a date (expected YYYY-MM-DD)") from None
-    if not 1990 <= day.year <= date.today().year + 1:
-        raise UsageError(f"{flag}: {value} is outside the range of paper listings")
-    return day
+    return dates.parse_day(value, flag, UsageError)
 
 
 def parse_window(since: str | None, until: str | None) -> tuple[date | None, date | None]:

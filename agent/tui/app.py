@@ -28,7 +28,7 @@ from agent.tui.screens.brief import BriefScreen
 from agent.tui.screens.chat import ChatScreen
 from agent.tui.screens.dialogs import IngestRequest
 from agent.tui.screens.papers import PapersScreen
-from agent.tui.session import Session, scope_supported
+from agent.tui.session import Session
 
 log = logging.getLogger(__name__)
 
@@ -197,15 +197,6 @@ class PaperbriefApp(App[None]):
 
     async def ask_about(self, paper_ids: list[str]) -> None:
         """Papers → chat: the next questions are answered from these papers only."""
-        if not scope_supported():
-            self.notify(
-                "Asking about selected papers only needs scoped retrieval (AskOptions.paper_ids), which this "
-                "build's agent/ask.py does not have yet → compare them with c, or ask across all papers in the chat.",
-                title="Not available yet",
-                severity="warning",
-                timeout=10,
-            )
-            return
         await self.switch_mode("chat")
         chat = self.get_screen("chat")
         assert isinstance(chat, ChatScreen)

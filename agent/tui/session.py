@@ -17,12 +17,11 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import fields, replace
 from datetime import date
 
 from agent.ask.pipeline import AskOptions
 from agent.llm.base import LLM, Usage
-from agent.runtime import build_llm
+from agent.runtime import ask_options, build_llm
 from agent.runtime import open_index as _open_index
 from agent.settings import Settings
 from store.catalog import Catalog
@@ -30,11 +29,6 @@ from store.errors import StoreError
 from store.index import Index
 
 log = logging.getLogger(__name__)
-
-
-def scope_supported() -> bool:
-    """Can ``ask_events`` be limited to chosen papers? (``AskOptions.paper_ids``, a core feature.)"""
-    return any(f.name == "paper_ids" for f in fields(AskOptions))
 
 
 class Session:
@@ -122,14 +116,7 @@ class Session:
     # --- options and accounting ------------------------------------------------------
     def ask_options(self, scope: tuple[str, ...] = (), k: int = 6) -> AskOptions:
         """The options ``paperbrief ask`` uses; ``scope`` limits retrieval to those papers."""
-        options = AskOptions(
-            k=k,
-            max_answer_tokens=self.settings.max_answer_tokens,
-            abstain_threshold=self.settings.abstain_threshold,
-        )
-        if scope:
-            options = replace(options, paper_ids=frozenset(scope))  # type: ignore[call-arg]
-        return options
+        return ask_options(self.settings, k=k, paper_ids=scope)
 
     def record(self, usage: Usage, cost_usd: float) -> None:
         """Add one finished call's tokens and cost to the session totals (*any thread*)."""
