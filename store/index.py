@@ -8,6 +8,7 @@ client, BM25) are created only when a command actually needs them.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -24,9 +25,23 @@ if TYPE_CHECKING:
 class Index:
     """Open handles on one data dir's index. Use as a context manager to close cleanly."""
 
-    def __init__(self, config: StoreConfig) -> None:
+    def __init__(self, config: StoreConfig, *, parent: Index | None = None) -> None:
         self.config = config
         self.catalog = Catalog(config.catalog_path)
+        self._parent = parent
+        self._bm25_lock: threading.Lock = parent._bm25_lock if parent is not None else threading.Lock()
+
+    def for_thread(self) -> Index:
+        """This index for another thread: its own catalog connection, everything else shared.
+
+        A SQLite connection belongs to the thread that uses it, so each worker (batch, the TUI)
+        gets its own catalog; the embedder (an ONNX session), the Chroma client and BM25 are
+        this index's own objects, read-only while they are shared and safe across threads.
+        BM25's freshness check reads this index's catalog, so it runs under a lock, and a
+        rebuild after a concurrent ingest happens once, not once per thread. Close the view
+        when the thread is done; closing it leaves this index open.
+        """
+        return Index(self.config, parent=self)
 
     def __enter__(self) -> Index:
         return self
@@ -39,6 +54,8 @@ class Index:
 
     @cached_property
     def vectors(self) -> VectorStore:
+        if self._parent is not None:
+            return self._parent.vectors
         from store.vectors import VectorStore
 
         return VectorStore(self.config, self.collection_name)
@@ -57,12 +74,17 @@ class Index:
 
     @cached_property
     def embedder(self) -> VectorEmbeddings:
+        if self._parent is not None:
+            return self._parent.embedder
         from store.embeddings import make_embeddings
 
         return make_embeddings(self.config.embedding)
 
     def bm25(self) -> Bm25Index:
         """BM25 in step with the catalog (rebuilt when the catalog moved since the last save)."""
+        if self._parent is not None:
+            with self._bm25_lock:
+                return self._parent.bm25()
         cached: Bm25Index | None = self.__dict__.get("_bm25")
         if cached is None or cached.generation != self.catalog.generation:
             cached = load_or_build(self.catalog, self.config.bm25_dir)

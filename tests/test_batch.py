@@ -23,7 +23,7 @@ import pytest
 
 from agent.batch.io import Job, derived_id
 from agent.batch.output import JsonlWriter
-from agent.batch.run import LOCAL_WORKERS, BatchRun, WorkerIndex
+from agent.batch.run import LOCAL_WORKERS, BatchRun
 from agent.batch.stats import percentile
 from agent.cli.app import main
 from agent.llm.base import LLM, Finished, MessageLike, StreamEvent, TextDelta, Usage
@@ -332,11 +332,10 @@ def test_worker_indexes_retrieve_like_the_shared_one(index_dir: Path) -> None:
     questions = [f"{q} {w}" for q in TOPICS for w in ("", "results", "methods", "data")]
     with Index(settings.store_config()) as shared:
         expected = [[h.paper_id for h in search(shared, q, k=5)] for q in questions]
-        lock = threading.Lock()
         got: dict[int, list[str]] = {}
 
         def work(offset: int) -> None:
-            with WorkerIndex(shared, lock) as mine:
+            with shared.for_thread() as mine:
                 assert mine.embedder is shared.embedder and mine.catalog is not shared.catalog
                 for i in range(offset, len(questions), 4):
                     got[i] = [h.paper_id for h in search(mine, questions[i], k=5)]

@@ -11,7 +11,7 @@ stops the others.
 Concurrency: ``concurrency`` worker threads share one model and the heavy,
 thread-safe parts of one ``Index`` (the ONNX embedder, the Chroma client, BM25);
 each worker reads the catalog through its own SQLite connection
-(:class:`WorkerIndex`), because ``Catalog`` wraps one connection that two threads
+(:meth:`Index.for_thread`), because ``Catalog`` wraps one connection that two threads
 must not use at once. Measured on 1,000 real abstracts on 2 shared, busy cores:
 retrieval alone ran 1.1-1.45x faster than through one shared ``Index`` behind a
 lock (Chroma and onnxruntime release the GIL, so retrievals can overlap), and a
@@ -39,7 +39,6 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from agent import dates
@@ -51,14 +50,11 @@ from agent.errors import UserError
 from agent.llm.base import LLM, LLMError
 from agent.llm.pricing import PriceTable
 from agent.types import Answer, Done, Retrieved
-from store.bm25 import Bm25Index
-from store.catalog import Catalog
 from store.errors import StoreError
 from store.index import Index
 
 if TYPE_CHECKING:
-    from store.embeddings import VectorEmbeddings
-    from store.vectors import VectorStore
+    pass
 
 #: Workers for the local model: one generating, one retrieving the next question.
 LOCAL_WORKERS = 2
@@ -81,34 +77,6 @@ def job_options(job: Job, base: AskOptions) -> AskOptions:
     if since and until and since > until:
         raise JobError(f"since {since} is after until {until}")
     return replace(base, since=since, until=until)
-
-
-class WorkerIndex(Index):
-    """``shared`` seen through this worker's own catalog connection.
-
-    The embedder, the Chroma client and BM25 are the shared index's own objects
-    (read-only during a batch, and safe across threads); BM25's freshness check
-    reads the shared catalog, so it takes ``lock`` (and a rebuild after a
-    concurrent ingest happens once, not once per worker).
-    """
-
-    def __init__(self, shared: Index, lock: threading.Lock) -> None:
-        self.config = shared.config
-        self.catalog = Catalog(shared.config.catalog_path)
-        self._shared = shared
-        self._lock = lock
-
-    @cached_property
-    def vectors(self) -> VectorStore:
-        return self._shared.vectors
-
-    @cached_property
-    def embedder(self) -> VectorEmbeddings:
-        return self._shared.embedder
-
-    def bm25(self) -> Bm25Index:
-        with self._lock:
-            return self._shared.bm25()
 
 
 def warm_up(index: Index, llm: LLM) -> None:
@@ -232,7 +200,7 @@ class BatchRun:
         setup_error: Exception | None = None
         if not self.index_lock:
             try:
-                index = WorkerIndex(self.index, self._lock)
+                index = self.index.for_thread()
             except Exception as exc:  # the questions this worker takes fail; the batch goes on
                 index, setup_error = None, exc
         try:

@@ -25,7 +25,6 @@ from agent.runtime import ask_options, build_llm
 from agent.runtime import open_index as _open_index
 from agent.settings import Settings
 from store.catalog import Catalog
-from store.errors import StoreError
 from store.index import Index
 
 log = logging.getLogger(__name__)
@@ -39,7 +38,7 @@ class Session:
         self.model_override = model
         self._llm: LLM | None = None
         self._lock = threading.Lock()
-        self._embedder: object | None = None
+        self._root: Index | None = None  # opened on first use; threads get views of it
         self._usage = Usage()
         self._cost = 0.0
         self._catalog: Catalog | None = None
@@ -67,20 +66,12 @@ class Session:
 
     # --- the index -------------------------------------------------------------------
     def open_index(self) -> Index:
-        """A fresh ``Index`` for the calling thread, sharing the session's embedder (*any thread*)."""
-        index = _open_index(self.settings)
+        """An ``Index`` for the calling thread (*any thread*): its own catalog connection, and the
+        session's one embedder, Chroma client and BM25 (see ``Index.for_thread``)."""
         with self._lock:
-            if self._embedder is None:
-                from store.embeddings import make_embeddings
-
-                try:
-                    self._embedder = make_embeddings(index.config.embedding)
-                except StoreError:  # a misconfigured provider fails later, where it is used
-                    log.info("embedder not shared", exc_info=True)
-                    return index
-            # ``Index.embedder`` is a cached_property: seeding it makes every index reuse one model
-            index.__dict__["embedder"] = self._embedder
-        return index
+            if self._root is None:
+                self._root = _open_index(self.settings)
+            return self._root.for_thread()
 
     @contextmanager
     def index(self) -> Iterator[Index]:
@@ -136,3 +127,6 @@ class Session:
         if self._catalog is not None:
             self._catalog.close()
             self._catalog = None
+        if self._root is not None:
+            self._root.close()
+            self._root = None
