@@ -22,6 +22,7 @@ from typing import Any
 
 from agent.llm.base import ChatMessage, Role
 from agent.types import Answer
+from store.paths import Paths
 
 Clock = Callable[[], datetime]
 Migration = Callable[[sqlite3.Connection], None]
@@ -114,7 +115,7 @@ class ConversationStore:
 
     @classmethod
     def for_data_dir(cls, data_dir: Path, **kwargs: Any) -> ConversationStore:
-        return cls(Path(data_dir) / "conversations.sqlite3", **kwargs)
+        return cls(Paths(Path(data_dir)).conversations, **kwargs)
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agent.errors import UserError
 from store.config import EmbeddingConfig, HttpConfig, RetrievalConfig, StoreConfig
+from store.paths import Paths
 
 
 def _default_data_dir() -> Path:
@@ -147,6 +148,11 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @property
+    def paths(self) -> Paths:
+        """Every file and folder under the data dir (see ``store.paths``)."""
+        return Paths(self.data_dir)
 
     def store_config(self) -> StoreConfig:
         """The plain config the data side takes."""

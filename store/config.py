@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from store.paths import Paths
+
 FusionMethod = Literal["rrf", "score"]
 
 
@@ -75,24 +77,28 @@ class StoreConfig:
     http: HttpConfig = field(default_factory=HttpConfig)
 
     @property
+    def paths(self) -> Paths:
+        return Paths(self.data_dir)
+
+    @property
     def index_dir(self) -> Path:
-        return self.data_dir / "index"
+        return self.paths.index_dir
 
     @property
     def chroma_dir(self) -> Path:
-        return self.index_dir / "chroma"
+        return self.paths.chroma_dir
 
     @property
     def catalog_path(self) -> Path:
-        return self.index_dir / "catalog.sqlite3"
+        return self.paths.catalog
 
     @property
     def bm25_dir(self) -> Path:
-        return self.index_dir / "bm25"
+        return self.paths.bm25_dir
 
     @property
     def cache_dir(self) -> Path:
-        return self.data_dir / "cache"
+        return self.paths.cache_dir
 
     @property
     def collection_name(self) -> str:

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from agent.llm.base import MessageLike, as_messages
+from store.paths import Paths
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tldrs (
@@ -74,7 +75,7 @@ class BriefCache:
 
     @classmethod
     def for_data_dir(cls, data_dir: Path) -> BriefCache:
-        return cls(Path(data_dir) / "cache" / "brief.sqlite3")
+        return cls(Paths(Path(data_dir)).brief_cache)
 
     def close(self) -> None:
         with self._lock:

@@ -37,6 +37,7 @@ from agent.llm.base import (
     scrub_secrets,
 )
 from agent.llm.pricing import PriceTable, cost_usd
+from store.paths import Paths
 
 if TYPE_CHECKING:
     from agent.prompts import PromptRef
@@ -132,7 +133,7 @@ class CallLog:
             for key in (settings.openai_api_key, getattr(settings, "embedding_api_key", None))
             if key is not None
         ]
-        return cls(Path(settings.data_dir) / "logs" / "calls.sqlite3", secrets=secrets)
+        return cls(Paths(settings.data_dir).call_log, secrets=secrets)
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

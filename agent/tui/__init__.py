@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 
 from agent.settings import Settings
+from store.paths import Paths
 
 
 def log_to_file(data_dir: Path) -> Path:
@@ -18,7 +19,7 @@ def log_to_file(data_dir: Path) -> Path:
     A log line written to the terminal would tear the screen, and a traceback there is
     exactly what the app promises never to show; the file keeps both for later.
     """
-    path = Path(data_dir) / "logs" / "tui.log"
+    path = Paths(Path(data_dir)).tui_log
     path.parent.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
     for handler in list(root.handlers):

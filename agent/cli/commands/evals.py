@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from agent.cli.console import UsageError, err, make_progress, out, print_warning
+from store.paths import Paths
 
 app = typer.Typer(
     name="eval",
@@ -83,7 +84,7 @@ def run(
     from evals.runner import Runner, RunOptions, write_results
 
     settings = state(ctx).settings
-    base = settings.data_dir / "evals"
+    base = Paths(settings.data_dir).evals_dir
     options = RunOptions(
         cases=cases,
         out=out_dir or base / "last-run",
@@ -198,7 +199,7 @@ def accept(
     from agent.cli.context import state
     from evals.compare import accept as store
 
-    source = run_dir or state(ctx).settings.data_dir / "evals" / "last-run"
+    source = run_dir or Paths(state(ctx).settings.data_dir).evals_dir / "last-run"
     target, results, replaced = store(source, baselines)
     n_new = sum(len(s.get("cases", [])) for s in results["suites"].values())
     if replaced is not None:
