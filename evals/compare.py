@@ -113,7 +113,7 @@ class CaseRow:
 
 
 @dataclass
-class Comparison:
+class BaselineComparison:
     baseline_file: Path
     current_file: Path
     baseline_model: str
@@ -132,7 +132,7 @@ class Comparison:
 
 def compare_results(
     baseline_file: Path, baseline: dict[str, Any], current_file: Path, current: dict[str, Any]
-) -> Comparison:
+) -> BaselineComparison:
     """Per-suite metrics over the shared cases, per-case changes, and the regressions."""
     old, new = _cases(baseline), _cases(current)
     shared = [key for key in new if key in old]
@@ -147,7 +147,7 @@ def compare_results(
                 f"{baseline_file}: {file}: case {case} was answered with prompts {names_before} in the baseline and "
                 f"{names_after} now: the baseline is from another prompt set"
             )
-    result = Comparison(
+    result = BaselineComparison(
         baseline_file, current_file, str(baseline.get("model")), str(current.get("model")),
         shared=len(shared), only_baseline=len(old.keys() - new.keys()), only_current=len(new.keys() - old.keys()),
     )

@@ -19,7 +19,7 @@ from agent.compare.pipeline import (
     compare,
     compare_events,
 )
-from agent.compare.render import render_markdown
+from agent.compare.render import comparison_markdown
 from agent.compare.select import SelectionError, select_papers
 from agent.llm.calllog import CallLog, LoggedLLM
 from agent.llm.local import LocalLLM
@@ -229,7 +229,7 @@ def test_events_stream_selection_cells_then_result(index_dir: Path, server: Open
     assert isinstance(events[0], Selected) and [p.paper_id for p in events[0].papers] == [SPEC, RAG]
     assert isinstance(events[-1], Compared)
     assert sum(isinstance(e, CellFilled) for e in events) == 2 * len(ASPECT_KEYS)
-    markdown = render_markdown(events[-1].comparison)
+    markdown = comparison_markdown(events[-1].comparison)
     assert "| **Problem** |" in markdown and f"`{SPEC}`" in markdown and "### How they relate" in markdown
     assert markdown.count("\n| ") == 1 + len(ASPECT_KEYS)  # the header and one line per aspect
 

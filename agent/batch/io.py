@@ -47,7 +47,7 @@ from typing import Literal
 
 from agent.errors import UserError
 
-Format = Literal["txt", "jsonl", "csv"]
+InputFormat = Literal["txt", "jsonl", "csv"]
 FORMATS: tuple[str, ...] = ("auto", "txt", "jsonl", "csv")
 STDIN = "-"
 _COLUMNS = ("id", "question", "since", "until")
@@ -95,7 +95,7 @@ class BatchInput:
     """What an input file holds: the jobs in input order, plus the rows that were not used."""
 
     name: str
-    format: Format
+    format: InputFormat
     jobs: list[Job] = field(default_factory=list)
     invalid: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
     duplicates: list[Duplicate] = field(default_factory=list)
@@ -169,7 +169,7 @@ def read_input(source: str, *, fmt: str = "auto", stdin: io.BufferedIOBase | Non
     return batch
 
 
-def detect_format(source: str, text: str, fmt: str = "auto") -> Format:
+def detect_format(source: str, text: str, fmt: str = "auto") -> InputFormat:
     if fmt != "auto":
         if fmt not in FORMATS:
             raise BatchInputError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")

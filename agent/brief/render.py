@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 
 from agent.brief.types import Brief, BriefTheme
 
-Format = Literal["md", "html", "json"]
+BriefFormat = Literal["md", "html", "json"]
 FORMATS: tuple[str, ...] = ("md", "html", "json")
 _TEMPLATES = Path(__file__).parent / "templates"
 _MD_SPECIAL = re.compile(r"([\\`*_<>|])")
@@ -89,7 +89,7 @@ def render_json(brief: Brief) -> str:
     return json.dumps(brief.to_json(), ensure_ascii=False, indent=2) + "\n"
 
 
-def render(brief: Brief, fmt: Format) -> str:
+def render(brief: Brief, fmt: BriefFormat) -> str:
     if fmt == "html":
         return render_html(brief)
     if fmt == "json":

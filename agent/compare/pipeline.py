@@ -78,7 +78,7 @@ _LOOP_CHECK_EVERY = 24
 # --- the pipeline ----------------------------------------------------------------------------
 
 
-class _Run:
+class _CompareRun:
     """What one comparison accumulates: usage, warnings and the prompts used."""
 
     def __init__(self, llm: LLM, index: Index) -> None:
@@ -103,7 +103,7 @@ def _source_text(paper: Paper) -> str:
     return f"{paper.title}\n{paper.abstract}"
 
 
-def _fallback_cells(run: _Run, paper: Paper, failed: dict[str, str]) -> dict[str, Cell]:
+def _fallback_cells(run: _CompareRun, paper: Paper, failed: dict[str, str]) -> dict[str, Cell]:
     """Replace failed cells (aspect → reason) with quotes or "not stated"."""
     quotes = quote_cells(paper, [BY_KEY[k] for k in failed], run.index.embedder)
     return {
@@ -113,7 +113,7 @@ def _fallback_cells(run: _Run, paper: Paper, failed: dict[str, str]) -> dict[str
 
 
 def _table_strategy(
-    run: _Run, papers: Sequence[Paper], abstracts: Sequence[str], max_tokens: int
+    run: _CompareRun, papers: Sequence[Paper], abstracts: Sequence[str], max_tokens: int
 ) -> Generator[CompareEvent, None, tuple[dict[tuple[str, str], Cell], str | None]]:
     """One call for the whole table; yields the raw tokens, then the checked cells."""
     llm = run.llm
@@ -179,7 +179,9 @@ def _table_strategy(
     return cells, summary
 
 
-def _cells_strategy(run: _Run, papers: Sequence[Paper]) -> Generator[CompareEvent, None, dict[tuple[str, str], Cell]]:
+def _cells_strategy(
+    run: _CompareRun, papers: Sequence[Paper]
+) -> Generator[CompareEvent, None, dict[tuple[str, str], Cell]]:
     """One short call per cell (one abstract, one aspect), checked strictly, with the quote fallback."""
     llm = run.llm
     prompt = load_prompt("compare_cell")
@@ -220,7 +222,7 @@ def _cells_strategy(run: _Run, papers: Sequence[Paper]) -> Generator[CompareEven
     return cells
 
 
-def _small_summary(run: _Run, papers: Sequence[Paper], cells: dict[tuple[str, str], Cell]) -> str:
+def _small_summary(run: _CompareRun, papers: Sequence[Paper], cells: dict[tuple[str, str], Cell]) -> str:
     prompt = load_prompt("compare_summary")
     logged = run.use(prompt)
 
@@ -275,7 +277,7 @@ def compare_papers_events(
         raise SelectionError(f"compare takes {MIN_PAPERS} to {MAX_PAPERS} papers (got {len(ids)})")
     if len(set(ids)) != len(ids):
         raise SelectionError("the same paper is named twice")
-    run = _Run(llm, index)
+    run = _CompareRun(llm, index)
     columns = [ComparedPaper(i, p.id, p.title, p.display_date, p.url) for i, p in enumerate(papers, 1)]
     yield Selected(columns, query)
 

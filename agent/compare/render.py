@@ -10,7 +10,7 @@ def _md_cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
-def render_markdown(c: Comparison) -> str:
+def comparison_markdown(c: Comparison) -> str:
     """The comparison as a GitHub-flavoured Markdown table, the summary, and a footer."""
     header = "| |" + "".join(f" [{p.n}] {_md_cell(p.title)} |" for p in c.papers)
     lines = [f"## Comparison of {len(c.papers)} papers", ""]

@@ -20,7 +20,7 @@ from rich.markdown import Markdown
 from rich.progress import TaskID
 
 from agent.brief.pipeline import BriefOptions, brief_events
-from agent.brief.render import FORMATS, Format, render
+from agent.brief.render import FORMATS, BriefFormat, render
 from agent.brief.types import Brief, BriefDone, BriefEvent, Progressed, Stage
 from agent.brief.weeks import resolve_window
 from agent.cli.commands.index import open_index
@@ -31,7 +31,7 @@ from agent.types import Notice
 _SUFFIX_FORMAT = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json"}
 
 
-def output_format(fmt: str | None, path: Path | None) -> Format:
+def output_format(fmt: str | None, path: Path | None) -> BriefFormat:
     """``--format`` when given, else from ``--out``'s suffix, else Markdown."""
     if fmt is not None:
         value = fmt.strip().lower()

@@ -25,7 +25,7 @@ from agent.compare.pipeline import (
     Selected,
     compare_papers_events,
 )
-from agent.compare.render import render_markdown
+from agent.compare.render import comparison_markdown
 from agent.compare.select import select_papers
 from agent.llm.base import LLM
 from agent.runtime import build_llm
@@ -34,7 +34,7 @@ from agent.types import Token, run_footer
 from store.index import Index
 from store.papers import Paper
 
-Format = Literal["table", "md", "json"]
+CompareFormat = Literal["table", "md", "json"]
 _FORMATS: tuple[str, ...] = ("table", "md", "json")
 
 
@@ -59,7 +59,7 @@ def render_table(c: Comparison) -> Group:
     return Group(*parts)  # type: ignore[arg-type]
 
 
-def compare(
+def compare_command(
     ctx: typer.Context,
     papers: Annotated[
         list[str] | None,
@@ -92,12 +92,12 @@ def compare(
     for warning in comparison.warnings:
         print_warning(warning)
     if chosen == "md":
-        out.print(render_markdown(comparison), markup=False, highlight=False, soft_wrap=True)
+        out.print(comparison_markdown(comparison), markup=False, highlight=False, soft_wrap=True)
     else:
         out.print(render_table(comparison))
 
 
-def _format(fmt: str, json_out: bool) -> Format:
+def _format(fmt: str, json_out: bool) -> CompareFormat:
     value = fmt.strip().lower()
     if value not in _FORMATS:
         raise UsageError(f"--format must be one of {', '.join(_FORMATS)} (got {fmt!r})")
@@ -143,4 +143,4 @@ def _run(
 
 def register(app: typer.Typer) -> None:
     """Add ``compare`` to the ``paperbrief`` app."""
-    app.command()(compare)
+    app.command("compare")(compare_command)

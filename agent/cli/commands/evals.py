@@ -138,7 +138,7 @@ def _fmt_delta(metric: str, delta: float | None) -> str:
 
 
 @app.command("compare")
-def compare(
+def compare_runs(
     baseline: Annotated[Path, typer.Argument(help="Baseline results.json, a run dir, or the baselines folder.")],
     current: Annotated[Path, typer.Argument(help="Current results.json or run dir.")],
     all_cases: Annotated[bool, typer.Option("--all-cases", help="List every changed case, not the first 40.")] = False,
@@ -197,10 +197,10 @@ def accept(
 ) -> None:
     """Store a run's results as the baseline for its model and prompt set (commit the file)."""
     from agent.cli.context import state
-    from evals.compare import accept as store
+    from evals.compare import accept as accept_baseline
 
     source = run_dir or Paths(state(ctx).settings.data_dir).evals_dir / "last-run"
-    target, results, replaced = store(source, baselines)
+    target, results, replaced = accept_baseline(source, baselines)
     n_new = sum(len(s.get("cases", [])) for s in results["suites"].values())
     if replaced is not None:
         n_old = sum(len(s.get("cases", [])) for s in replaced.get("suites", {}).values())

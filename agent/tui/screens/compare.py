@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Footer, LoadingIndicator, Markdown, Stati
 from textual.worker import get_current_worker
 
 from agent.compare.pipeline import ASPECTS, CellFilled, Compared, CompareEvent, Comparison, Selected
-from agent.compare.render import render_markdown
+from agent.compare.render import comparison_markdown
 from agent.tui.base import app_of, pump
 from agent.tui.errors import explain
 from agent.tui.widgets.bars import StatusBar
@@ -182,7 +182,7 @@ class CompareScreen(Screen[None]):
         if self.comparison is None:
             self.notify("The comparison is not finished yet.", severity="warning")
             return None
-        return render_markdown(self.comparison)
+        return comparison_markdown(self.comparison)
 
     def action_copy(self) -> None:
         text = self._markdown()
