@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from agent.prompts import PromptRef
+    pass
 
 import io
 import json
@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +26,13 @@ from agent.batch.output import JsonlWriter
 from agent.batch.run import LOCAL_WORKERS, BatchRun
 from agent.batch.stats import percentile
 from agent.cli.app import main
-from agent.llm.base import LLM, Finished, MessageLike, StreamEvent, TextDelta, Usage
+from agent.llm.base import Usage
 from agent.settings import load_settings
 from store.index import Index
 from store.ingest import ingest_paths
 from store.retrieve import search
 from tests.conftest import REPO
+from tests.support.fake_llm import FakeLLM
 from tests.support.openai_server import OpenAIServer, Reply
 from tests.support.papers_fixture import PAPERS, write_jsonl
 
@@ -283,40 +284,9 @@ def test_api_questions_run_in_parallel(index_dir: Path, server: OpenAIServer, tm
     assert stats.elapsed_s < 8 * delay  # faster than one at a time could be
 
 
-class _FakeLocal(LLM):
-    """Stands in for llama.cpp: a lock like ``LocalLLM``'s, and a record of overlapping streams."""
-
-    provider = "local"
-    name = "fake-local"
-    context_window = 8192
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.active = 0
-        self.peak = 0
-        self.threads: set[int] = set()
-
-    def stream(
-        self,
-        messages: Sequence[MessageLike],
-        *,
-        max_tokens: int,
-        temperature: float = 0.0,
-        stop: Sequence[str] | None = None,
-        prompt: PromptRef | None = None,
-    ) -> Iterator[StreamEvent]:
-        with self.lock:
-            self.active += 1
-            self.peak = max(self.peak, self.active)
-            self.threads.add(threading.get_ident())
-            time.sleep(0.05)
-            yield TextDelta(ANSWER)
-            self.active -= 1
-        yield Finished(Usage(10, 5), "stop", self.name)
-
-
 def test_local_model_uses_two_workers_and_one_generation_at_a_time(index_dir: Path, tmp_path: Path) -> None:
-    llm = _FakeLocal()
+    # stands in for llama.cpp: one context, so streams take turns behind a lock
+    llm = FakeLLM([ANSWER], name="fake-local", provider="local", usage=Usage(10, 5), delay_s=0.05, serial=True)
     jobs = [Job(derived_id(q), q, n) for n, q in enumerate(TOPICS, 1)]
     settings = load_settings(data_dir=index_dir)
     with Index(settings.store_config()) as idx, JsonlWriter(tmp_path / "a.jsonl") as writer:

@@ -19,11 +19,12 @@ from agent.brief.types import Brief, BriefPaper, BriefTheme, Highlight, Provenan
 from agent.brief.weeks import parse_week
 from agent.cli.commands.brief import write_atomic
 from agent.cli.console import UsageError
-from agent.llm.base import LLM, Finished, TextDelta, Usage, as_messages
+from agent.llm.base import ChatMessage, Usage
 from agent.llm.budget import count_messages
 from agent.prompts import load_prompt
 from store.papers import Paper
 from tests.support.brief_fake import FakeBriefModel
+from tests.support.fake_llm import FakeLLM
 
 
 def blobs(sizes: list[int], dim: int = 48, spread: float = 0.08, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
@@ -137,45 +138,33 @@ def test_cache_keys_on_text_model_and_prompt_version(tmp_path: Path) -> None:
 
 
 def test_llm_wall_time_is_the_union_of_calls() -> None:
-    caller = BriefCaller(_NoLLM(), BriefCache(None))
+    caller = BriefCaller(FakeLLM(respond=_never_called), BriefCache(None))
     caller._intervals = [(0.0, 2.0), (1.0, 3.0), (5.0, 6.0)]
     assert caller.llm_wall_s() == pytest.approx(4.0)
 
 
-class _FakeLLM(LLM):
-    """The fake brief model in-process, recording each prompt's size and answer budget."""
+def _brief_model() -> tuple[FakeLLM, FakeBriefModel]:
+    """The fake brief model in-process; the FakeLLM records each prompt's size and answer budget."""
+    fake = FakeBriefModel()
 
-    name, provider, context_window = "fake", "openai", 8192
+    def respond(msgs: list[ChatMessage], max_tokens: int) -> list[str]:
+        kind, text = fake.answer(msgs[-1].content)
+        fake.kinds[kind] += 1
+        return [text]
 
-    def __init__(self) -> None:
-        self.fake = FakeBriefModel()
-        self.sizes: list[int] = []
-
-    def stream(self, messages, *, max_tokens, temperature=0.0, stop=None, prompt=None):  # type: ignore[no-untyped-def]
-        msgs = as_messages(messages)
-        self.sizes.append(count_messages(msgs) + max_tokens)
-        kind, text = self.fake.answer(msgs[-1].content)
-        self.fake.kinds[kind] += 1
-        yield TextDelta(text)
-        yield Finished(Usage(10, 10), "stop", self.name)
+    return FakeLLM(respond=respond, usage=Usage(10, 10)), fake
 
 
 def test_a_theme_too_big_for_the_window_is_synthesised_in_parts() -> None:
-    llm = _FakeLLM()
+    llm, fake = _brief_model()
     caller = BriefCaller(llm, BriefCache(None))
     items = [SynthItem(i, f"Draft model study {i}", f"Draft variant {i} speeds up decoding.") for i in range(1, 61)]
     synthesis = synthesize(caller, "Speculative decoding", items, small=False, context_window=900)
-    assert llm.fake.kinds["synthesis"] >= 3 and llm.fake.kinds["combine"] >= 1  # map, then reduce the parts
-    assert max(llm.sizes) <= 900  # every call fits the window with its answer
+    assert fake.kinds["synthesis"] >= 3 and fake.kinds["combine"] >= 1  # map, then reduce the parts
+    sizes = [count_messages(c.messages) + c.max_tokens for c in llm.calls]
+    assert max(sizes) <= 900  # every call fits the window with its answer
     assert synthesis.mode == "generative" and synthesis.cited and set(synthesis.cited) <= set(range(1, 61))
-    assert caller.calls == len(llm.sizes)
-
-
-class _NoLLM(LLM):
-    name, provider, context_window = "none", "openai", 8192
-
-    def stream(self, messages, *, max_tokens, temperature=0.0, stop=None, prompt=None):  # type: ignore[no-untyped-def]
-        raise AssertionError("not called")
+    assert caller.calls == len(llm.calls)
 
 
 def _brief(title: str, synthesis: str) -> Brief:
@@ -219,3 +208,7 @@ def test_atomic_write_keeps_the_old_file_on_failure(tmp_path: Path, monkeypatch:
 def test_window_dates_in_paper_entries() -> None:
     paper = BriefPaper(1, "x", "T", None, "t", "model", (date(2025, 3, 11),))
     assert paper.to_json()["listing_dates"] == ["2025-03-11"]
+
+
+def _never_called(msgs: list[ChatMessage], max_tokens: int) -> list[str]:
+    raise AssertionError("not called")

@@ -7,37 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from agent.llm.base import LLM, Finished, LLMError, MessageLike, StreamEvent, TextDelta, Usage
+from agent.llm.base import LLM, Finished, LLMError, StreamEvent, TextDelta, Usage
 from agent.llm.calllog import CallLog, LoggedLLM
 from agent.prompts import PromptRef
 from evals.cache import CachedLLM, ResponseCache, request_key
+from tests.support.fake_llm import FakeLLM
 
 MESSAGES = [{"role": "system", "content": "Cite [n]."}, {"role": "user", "content": "Why?"}]
 
 
-class Scripted(LLM):
-    """Streams fixed pieces and counts how often it was really called."""
-
-    name = "scripted"
-    provider = "openai"
-    context_window = 8192
-
-    def __init__(self, pieces: Sequence[str] = ("Because ", "of ", "tiles ", "[1]."), fail: bool = False) -> None:
-        self.pieces = list(pieces)
-        self.fail = fail
-        self.calls = 0
-
-    def stream(
-        self, messages: Sequence[MessageLike], *, max_tokens: int, temperature: float = 0.0,
-        stop: Sequence[str] | None = None,
-        prompt: PromptRef | None = None,
-    ) -> Iterator[StreamEvent]:
-        self.calls += 1
-        if self.fail:
-            raise LLMError("model scripted: HTTP 503 after 4 attempts")
-        for piece in self.pieces:
-            yield TextDelta(piece)
-        yield Finished(Usage(17, len(self.pieces)), "stop", "scripted-2025")
+def scripted(pieces: Sequence[str] = ("Because ", "of ", "tiles ", "[1]."), fail: bool = False) -> FakeLLM:
+    """Streams fixed pieces (as model "scripted", served as a dated snapshot) and counts real calls."""
+    llm = FakeLLM(pieces, name="scripted", served_as="scripted-2025")
+    return llm.fail_with("model scripted: HTTP 503 after 4 attempts") if fail else llm
 
 
 def _cached(tmp_path: Path, inner: LLM, *, enabled: bool = True, name: str = "r.sqlite3") -> CachedLLM:
@@ -56,12 +38,12 @@ def _collect(events: Iterator[StreamEvent]) -> tuple[list[str], Finished | None]
 
 
 def test_second_identical_call_is_replayed_piece_by_piece(tmp_path: Path) -> None:
-    inner = Scripted()
+    inner = scripted()
     llm = _cached(tmp_path, inner)
     ref = PromptRef.of("answer", "1", "text")
     first = _collect(llm.stream(MESSAGES, max_tokens=64, prompt=ref))
     second = _collect(llm.stream(MESSAGES, max_tokens=64, prompt=ref))
-    assert inner.calls == 1 and first == second
+    assert len(inner.calls) == 1 and first == second
     assert second[1] is not None and second[1].usage == Usage(17, 4) and second[1].model == "scripted-2025"
     stats = llm.take_stats()
     assert (stats.hits, stats.misses) == (1, 1) and stats.replayed_ms >= 0
@@ -80,13 +62,13 @@ def test_second_identical_call_is_replayed_piece_by_piece(tmp_path: Path) -> Non
     ],
 )
 def test_anything_the_model_sees_changes_the_key(tmp_path: Path, change: dict[str, object]) -> None:
-    inner = Scripted()
+    inner = scripted()
     llm = _cached(tmp_path, inner)
     _collect(llm.stream(MESSAGES, max_tokens=64))
     kwargs: dict[str, object] = {"max_tokens": 64, **change}
     messages = kwargs.pop("messages", MESSAGES)
     _collect(llm.stream(messages, **kwargs))  # type: ignore[arg-type]
-    assert inner.calls == 2
+    assert len(inner.calls) == 2
 
 
 def test_key_ignores_the_prompt_name_but_not_the_model() -> None:
@@ -96,38 +78,38 @@ def test_key_ignores_the_prompt_name_but_not_the_model() -> None:
 
 
 def test_a_stream_cut_by_its_reader_replays_the_same_cut(tmp_path: Path) -> None:
-    inner = Scripted(["loop "] * 10)
+    inner = scripted(["loop "] * 10)
     llm = _cached(tmp_path, inner)
     stream = llm.stream(MESSAGES, max_tokens=64)
     taken = [next(stream), next(stream), next(stream)]
     stream.close()  # ask stops reading a looping model
     replay = list(llm.stream(MESSAGES, max_tokens=64))
-    assert inner.calls == 1
+    assert len(inner.calls) == 1
     assert [e.text for e in replay if isinstance(e, TextDelta)] == [e.text for e in taken]  # type: ignore[union-attr]
     assert isinstance(replay[-1], Finished) and replay[-1].finish_reason == "length"
 
 
 def test_failures_are_not_cached_and_disabled_cache_always_calls(tmp_path: Path) -> None:
-    failing = Scripted(fail=True)
+    failing = scripted(fail=True)
     llm = _cached(tmp_path, failing)
     with pytest.raises(LLMError):
         _collect(llm.stream(MESSAGES, max_tokens=64))
     assert len(llm.cache) == 0
-    inner = Scripted()
+    inner = scripted()
     fresh = _cached(tmp_path, inner, enabled=False, name="fresh.sqlite3")
     _collect(fresh.stream(MESSAGES, max_tokens=64))
     _collect(fresh.stream(MESSAGES, max_tokens=64))
-    assert inner.calls == 2 and len(fresh.cache) == 1  # still records, for the next cached run
+    assert len(inner.calls) == 2 and len(fresh.cache) == 1  # still records, for the next cached run
 
 
 def test_export_and_seed_carry_responses_to_a_clean_cache(tmp_path: Path) -> None:
-    inner = Scripted()
+    inner = scripted()
     llm = _cached(tmp_path, inner)
     pieces, _ = _collect(llm.stream(MESSAGES, max_tokens=64))
     exported = llm.cache.export(llm.used)
     assert len(exported) == 1
-    clean_inner = Scripted(["different"])
+    clean_inner = scripted(["different"])
     clean = _cached(tmp_path, clean_inner, name="clean.sqlite3")
     assert clean.cache.seed(exported) == 1 and clean.cache.seed(exported) == 0
     assert _collect(clean.stream(MESSAGES, max_tokens=64))[0] == pieces
-    assert clean_inner.calls == 0
+    assert len(clean_inner.calls) == 0
