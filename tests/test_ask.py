@@ -15,9 +15,9 @@ from agent.runtime import build_llm
 from agent.settings import load_settings
 from agent.types import Source
 from store.index import Index
-from store.ingest import ingest_paths
+from tests.support.index import build_index
 from tests.support.openai_server import OpenAIServer, Reply
-from tests.support.papers_fixture import PAPERS, write_jsonl
+from tests.support.papers_fixture import PAPERS
 
 INJECTION = {
     "id": "2501.00009",
@@ -31,10 +31,7 @@ INJECTION = {
 
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("askidx")
-    with Index(load_settings(data_dir=root / "data").store_config()) as idx:
-        ingest_paths(idx, [write_jsonl(root / "p.jsonl", [*PAPERS, INJECTION])])
-    return root / "data"
+    return build_index(tmp_path_factory.mktemp("askidx"), [*PAPERS, INJECTION])
 
 
 @pytest.fixture

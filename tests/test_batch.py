@@ -29,12 +29,11 @@ from agent.cli.app import main
 from agent.llm.base import Usage
 from agent.settings import load_settings
 from store.index import Index
-from store.ingest import ingest_paths
 from store.retrieve import search
 from tests.conftest import REPO
 from tests.support.fake_llm import FakeLLM
+from tests.support.index import build_index
 from tests.support.openai_server import OpenAIServer, Reply
-from tests.support.papers_fixture import PAPERS, write_jsonl
 
 ANSWER = "A small draft model proposes tokens that the large model verifies [1]."
 ASK_KEYS = {"question", "answer", "citations", "retrieved", "abstained", "mode", "model", "usage", "latency_ms"}
@@ -51,10 +50,7 @@ TOPICS = [
 
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("batchidx")
-    with Index(load_settings(data_dir=root / "data").store_config()) as idx:
-        ingest_paths(idx, [write_jsonl(root / "p.jsonl", PAPERS)])
-    return root / "data"
+    return build_index(tmp_path_factory.mktemp("batchidx"))
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from store.index import Index
 from store.ingest import ingest_paths
 from tests.support.brief_fake import FakeBriefModel
 from tests.support.brief_papers import OUTLIER, PLAN, topic_of, week_papers, write_weeks
+from tests.support.index import build_index
 from tests.support.loopback import LoopbackServer
 from tests.support.loopback import Reply as HttpReply
 from tests.support.openai_server import OpenAIServer, Reply
@@ -40,9 +41,7 @@ WEEK = parse_week("2025-W11")
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("briefidx")
-    with Index(load_settings(data_dir=root / "data").store_config()) as idx:
-        ingest_paths(idx, [write_weeks(root)])
-    return root / "data"
+    return build_index(root, [], files=[write_weeks(root)])
 
 
 @pytest.fixture

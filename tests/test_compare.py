@@ -26,9 +26,9 @@ from agent.llm.local import LocalLLM
 from agent.runtime import build_llm
 from agent.settings import load_settings
 from store.index import Index
-from store.ingest import ingest_paths
+from tests.support.index import build_index
 from tests.support.openai_server import OpenAIServer, Reply
-from tests.support.papers_fixture import PAPERS, write_jsonl
+from tests.support.papers_fixture import PAPERS
 
 SPEC_LONG = {
     "id": "2501.00011",
@@ -75,10 +75,7 @@ GOOD_TABLE = {
 
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("cmpidx")
-    with Index(load_settings(data_dir=root / "data").store_config()) as idx:
-        ingest_paths(idx, [write_jsonl(root / "p.jsonl", [*PAPERS, SPEC_LONG, INJECTION])])
-    return root / "data"
+    return build_index(tmp_path_factory.mktemp("cmpidx"), [*PAPERS, SPEC_LONG, INJECTION])
 
 
 @pytest.fixture

@@ -24,11 +24,12 @@ from agent.tui.screens.dialogs import HelpScreen, IngestScreen
 from agent.tui.screens.paper import PaperScreen
 from agent.tui.screens.papers import PapersScreen
 from agent.tui.widgets.answer import AnswerView
+from tests.support.index import build_index
 from tests.support.loopback import LoopbackServer
 from tests.support.loopback import Reply as HttpReply
 from tests.support.openai_server import OpenAIServer, Reply
 from tests.support.papers_fixture import write_jsonl
-from tests.support.tui_helpers import ANSWER, SECRET, build_index, make_app, notifications, run, table_reply, wait_for
+from tests.support.tui_helpers import ANSWER, SECRET, make_app, notifications, run, table_reply, wait_for
 
 QUESTION = "How can a small model speed up LLM decoding?"
 

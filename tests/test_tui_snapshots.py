@@ -21,8 +21,9 @@ from textual.widgets import DataTable, Input, Select
 from agent.tui.screens.brief import BriefScreen
 from agent.tui.screens.compare import CompareScreen
 from agent.tui.widgets.answer import AnswerView
+from tests.support.index import build_index
 from tests.support.openai_server import OpenAIServer, Reply
-from tests.support.tui_helpers import ANSWER, build_index, make_app, table_reply, wait_for
+from tests.support.tui_helpers import ANSWER, make_app, table_reply, wait_for
 
 SIZE = (100, 32)
 SnapCompare = Callable[..., bool]

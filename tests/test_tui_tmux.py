@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from tests.support.index import build_index
 from tests.support.openai_server import OpenAIServer, Reply
-from tests.support.tui_helpers import ANSWER, SECRET, build_index
+from tests.support.tui_helpers import ANSWER, SECRET
 
 pytestmark = pytest.mark.slow
 

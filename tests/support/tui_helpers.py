@@ -18,20 +18,10 @@ from textual.pilot import Pilot
 from agent.conversations import ConversationStore
 from agent.settings import load_settings
 from agent.tui.app import PaperbriefApp
-from store.index import Index
-from store.ingest import ingest_paths
 from tests.support.openai_server import OpenAIServer, Reply
-from tests.support.papers_fixture import PAPERS, write_jsonl
 
 SECRET = "sk-test-SECRET123"
 ANSWER = "A small draft model proposes tokens that the large model verifies in one pass [1]."
-
-
-def build_index(root: Path) -> Path:
-    """The eight fixture papers ingested under ``root/data``; returns the data dir."""
-    with Index(load_settings(data_dir=root / "data").store_config()) as idx:
-        ingest_paths(idx, [write_jsonl(root / "p.jsonl", PAPERS)])
-    return root / "data"
 
 
 def table_reply(body: dict[str, Any]) -> Reply | None:
