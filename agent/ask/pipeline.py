@@ -25,13 +25,14 @@ from typing import Any
 
 from agent.checks.citations import check_citations
 from agent.checks.extractive import extractive_answer
-from agent.checks.quality import check_output, repetition_ratio
+from agent.checks.quality import check_output
+from agent.checks.streaming import LOOP_WARNING, stream_checked
 from agent.errors import UserError
-from agent.llm.base import LLM, ChatMessage, Finished, TextDelta, Usage
+from agent.llm.base import LLM, ChatMessage, Usage
 from agent.llm.budget import count_messages, count_tokens, trim_to_tokens
 from agent.llm.pricing import PriceTable, cost_usd
 from agent.prompts import PromptRef, load_prompt
-from agent.types import AgentEvent, Answer, Citation, Done, Notice, Retrieved, Source, Token, run_to_end
+from agent.types import AgentEvent, Answer, Citation, Done, Notice, Retrieved, Source, run_to_end
 from store.index import Index
 from store.retrieve import Hit, search
 
@@ -39,7 +40,6 @@ SENTINEL = "The indexed papers do not answer this question."
 MAX_QUESTION_TOKENS = 512
 _SMALL_SOURCES = 3
 _SMALL_ANSWER_TOKENS = 192  # small models degrade with length; a short answer or a quote is better
-_LOOP_CHECK_EVERY = 24  # streamed pieces between loop checks
 _MIN_SOURCE_TOKENS = 48
 
 
@@ -207,25 +207,14 @@ def ask_events(
     yield Retrieved(query, hits, sources)
     messages = prompt.render(question=question, sources=[s.for_prompt() for s in sources], sentinel=SENTINEL)
 
-    parts: list[str] = []
     max_tokens = min(opts.max_answer_tokens, _SMALL_ANSWER_TOKENS) if small else opts.max_answer_tokens
-    stream = llm.stream(messages, max_tokens=max_tokens, temperature=opts.temperature, prompt=prompt.ref)
-    try:
-        for event in stream:
-            if isinstance(event, TextDelta):
-                parts.append(event.text)
-                yield Token(event.text)
-                if len(parts) % _LOOP_CHECK_EVERY == 0 and repetition_ratio("".join(parts)) > 0.5:
-                    warnings.append("generation stopped early: the model was repeating itself")
-                    usage = usage + Usage(count_messages(messages), len(parts))  # stream cut: estimate
-                    break
-            elif isinstance(event, Finished):
-                usage = usage + event.usage
-    finally:
-        close = getattr(stream, "close", None)
-        if close:
-            close()
-    raw = "".join(parts).strip()
+    streamed = yield from stream_checked(
+        llm, messages, max_tokens=max_tokens, temperature=opts.temperature, prompt=prompt.ref
+    )
+    if streamed.looped:
+        warnings.append(LOOP_WARNING)
+    usage = usage + streamed.usage
+    raw = streamed.text.strip()
     yield finish(_finalize(question, raw, sources, hits, index, llm.name, prompt.ref, usage))
 
 

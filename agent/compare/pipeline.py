@@ -31,7 +31,7 @@ import time
 from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
-from agent.checks.quality import repetition_ratio
+from agent.checks.streaming import LOOP_WARNING, stream_checked
 from agent.compare.grounding import (
     ASPECT_KEYS,
     ASPECTS,
@@ -58,11 +58,11 @@ from agent.compare.types import (
     Strategy,
     SummaryMode,
 )
-from agent.llm.base import LLM, Finished, TextDelta, Usage
+from agent.llm.base import LLM, Usage
 from agent.llm.budget import count_messages, count_tokens, prompt_budget, trim_to_tokens
 from agent.llm.pricing import PriceTable, cost_usd
 from agent.prompts import Prompt, PromptRef, load_prompt
-from agent.types import Notice, Token, run_to_end
+from agent.types import Notice, run_to_end
 from store.index import Index
 from store.papers import Paper
 
@@ -72,7 +72,6 @@ _TABLE_TOKENS_PER_PAPER = 260  # five short cells
 _MIN_TABLE_ABSTRACT_TOKENS = 96  # below this per paper, the cell-by-cell strategy is used instead
 _CELL_TOKENS = 48
 _SMALL_SUMMARY_TOKENS = 96
-_LOOP_CHECK_EVERY = 24
 
 
 # --- the pipeline ----------------------------------------------------------------------------
@@ -124,25 +123,12 @@ def _table_strategy(
     ]
     messages = prompt.render(papers=entries, aspects=list(ASPECT_KEYS), not_stated=NOT_STATED)
     logged = run.use(prompt)
-    parts: list[str] = []
-    stream = llm.stream(messages, max_tokens=max_tokens, temperature=0.0, **logged)
+    streamed = yield from stream_checked(llm, messages, max_tokens=max_tokens, **logged)
+    if streamed.looped:
+        yield run.warn(LOOP_WARNING)
+    run.usage = run.usage + streamed.usage
     try:
-        for event in stream:
-            if isinstance(event, TextDelta):
-                parts.append(event.text)
-                yield Token(event.text)
-                if len(parts) % _LOOP_CHECK_EVERY == 0 and repetition_ratio("".join(parts)) > 0.5:
-                    yield run.warn("generation stopped early: the model was repeating itself")
-                    run.usage = run.usage + Usage(count_messages(messages), len(parts))
-                    break
-            elif isinstance(event, Finished):
-                run.usage = run.usage + event.usage
-    finally:
-        close = getattr(stream, "close", None)
-        if close:
-            close()
-    try:
-        raw_cells, summary = parse_table("".join(parts), papers)
+        raw_cells, summary = parse_table(streamed.text, papers)
     except TableFormatError as exc:
         yield run.warn(
             f"the model's reply was not a usable table ({exc}); "
