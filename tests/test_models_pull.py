@@ -94,6 +94,17 @@ def test_pull_list_use_and_the_factory_picks_it(
     assert code == 0 and "already pulled" in err and fake_hub.log.requests == []
 
 
+def test_pull_a_curated_name_and_use_it_at_once(
+    fake_hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    curated = registry.CURATED["qwen2.5-1.5b-instruct"]
+    fake_hub.add(curated.repo, curated.file, CONTENT)
+    code, _, err = run(["models", "pull", "Qwen2.5-1.5B-Instruct", "--use"], capsys)
+    assert code == 0, err
+    assert registry.chosen_gguf(tmp_path / "data") == models_dir(tmp_path) / curated.file
+    assert run(["models", "use", "qwen2.5-1.5b-instruct"], capsys)[0] == 0  # by its curated name too
+
+
 def test_use_unknown_model_and_bad_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["models", "use", "nope"], capsys)
     assert code == 2 and "'nope' is not in" in err
