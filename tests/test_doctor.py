@@ -112,6 +112,9 @@ def test_unreachable_endpoint_and_unlisted_model(monkeypatch: pytest.MonkeyPatch
         monkeypatch.setenv("PAPERBRIEF_MODEL", "llama3")
         assert endpoints.check_endpoint(load_settings(), timeout_s=2).status == "ok"
         assert server.requests[-1].headers["authorization"] == "Bearer sk-secret-doctor-key"
+        server.route("/v1/models", Reply.json({"error": "bad key"}, status=401))
+        rejected = endpoints.check_endpoint(load_settings(), timeout_s=2)
+        assert rejected.status == "fail" and "rejected the key" in rejected.detail
     assert "sk-secret" not in down.detail + down.fix + missing.detail + missing.fix
 
 

@@ -217,8 +217,7 @@ def download(
         _finish(remote, part, target, digest, label)
         return remote
     finally:
-        lock.release()
-        Path(lock.lock_file).unlink(missing_ok=True)
+        lock.release()  # the empty .lock file stays: deleting it would race a waiting process
 
 
 def _fetch_with_retries(client: httpx.Client, remote: RemoteFile, part: Path, token: str | None,
