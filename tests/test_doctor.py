@@ -194,3 +194,14 @@ def test_data_dir_states(tmp_path: Path) -> None:
 def test_tui_error_hints_point_to_doctor() -> None:
     assert "paperbrief doctor" in explain(LLMError("model crashed")).hint
     assert "paperbrief doctor" in explain(RuntimeError("odd")).hint
+
+
+def test_unusable_settings_are_a_failed_check_not_a_crash(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PAPERBRIEF_CHUNK_SIZE", "lots")
+    code, out, _ = run(["doctor", "--json"], capsys)
+    checks = {c["name"]: c for c in json.loads(out)["checks"]}
+    assert code == 1 and list(checks) == ["python", "cpu features", "settings", "tiktoken file"]
+    assert checks["settings"]["status"] == "fail" and "PAPERBRIEF_CHUNK_SIZE" in checks["settings"]["detail"]
+    assert checks["python"]["status"] == "ok"
