@@ -133,6 +133,7 @@ def test_a_broken_transfer_resumes_with_a_range_request(
     fake_hub.add(REPO_ID, FILE, CONTENT, cut_after=100_000, cuts=1)
     code, _, err = run(["models", "pull", REPO_ID, FILE], capsys)
     assert code == 0, err
+    assert "broke at 100,000 of 300,004 bytes" in err and "resuming (attempt 2 of 3)" in err
     assert fake_hub.gets_to_cdn() == [None, "bytes=100000-"]
     assert (models_dir(tmp_path) / FILE).read_bytes() == CONTENT
 

@@ -44,6 +44,7 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _NO_SPACE = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 
 Progress = Callable[[int, int], None]
+Notice = Callable[[str], None]
 
 
 class HubError(ServiceError):
@@ -183,12 +184,14 @@ def download(
     attempts: int = ATTEMPTS,
     stall_timeout_s: float = STALL_TIMEOUT_S,
     retry_wait_s: float = 1.0,
+    notice: Notice | None = None,
 ) -> RemoteFile:
     """Fetch ``repo``/``file`` to ``target``; raises :class:`HubError` / :class:`HubNotFound`.
 
     A second paperbrief pulling the same file at the same time gets an error instead of
     writing into the same ``.part``. The overall deadline grows with the file (an hour plus
-    a second per 256 KiB); a transfer that stalls for ``stall_timeout_s`` is retried.
+    a second per 256 KiB); a transfer that stalls for ``stall_timeout_s`` is retried, and
+    ``notice`` hears one line each time a broken transfer is resumed.
     """
     label = f"{repo}/{file}"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -213,7 +216,7 @@ def download(
                 )
             deadline = time.monotonic() + 3600 + remote.size / (256 * 1024)
             digest = _fetch_with_retries(client, remote, part, token, label, progress, deadline,
-                                         attempts, retry_wait_s)
+                                         attempts, retry_wait_s, notice)
         _finish(remote, part, target, digest, label)
         return remote
     finally:
@@ -222,7 +225,7 @@ def download(
 
 def _fetch_with_retries(client: httpx.Client, remote: RemoteFile, part: Path, token: str | None,
                         label: str, progress: Progress | None, deadline: float, attempts: int,
-                        retry_wait_s: float) -> hashlib._Hash:
+                        retry_wait_s: float, notice: Notice | None) -> hashlib._Hash:
     for attempt in range(1, attempts + 1):
         try:
             return _transfer(client, remote, part, token, label, progress, deadline)
@@ -233,6 +236,9 @@ def _fetch_with_retries(client: httpx.Client, remote: RemoteFile, part: Path, to
                     f"{label}: the transfer broke at {kept:,} of {remote.size:,} bytes "
                     f"({type(exc).__name__}); the partial file is kept"
                 ) from None
+            if notice:
+                notice(f"the transfer broke at {kept:,} of {remote.size:,} bytes ({type(exc).__name__}); "
+                       f"resuming (attempt {attempt + 1} of {attempts})")
             time.sleep(retry_wait_s * attempt)
     raise AssertionError("unreachable")  # pragma: no cover
 

@@ -88,8 +88,11 @@ def pull_cmd(
             def tick(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
+            def notice(line: str) -> None:
+                bar.console.print(Text.assemble(("warning: ", "yellow"), line), soft_wrap=True)
+
             remote = hub.download(repo, filename, target, revision=revision, endpoint=endpoint,
-                                  token=os.environ.get("HF_TOKEN") or None, progress=tick)
+                                  token=os.environ.get("HF_TOKEN") or None, progress=tick, notice=notice)
         registry.record_pull(target, repo=repo, file=filename, revision=revision, sha256=remote.sha256)
         check = "sha256 verified" if remote.sha256 else "size verified (the Hub published no sha256)"
         err.print(Text(f"Pulled {filename}: {remote.size / 1e6:,.0f} MB, {check}."))
