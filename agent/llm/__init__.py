@@ -4,6 +4,8 @@
 * :mod:`.openai_compat` – any ``/v1/chat/completions`` server;
 * :mod:`.local` – a GGUF file run in-process;
 * :mod:`.factory` – :func:`make_llm` picks one from the settings;
+* :mod:`.registry` – local GGUF files under ``<data_dir>/models/`` and the one chosen;
+  :mod:`.hub` – resumable, verified downloads from the Hugging Face Hub (``models pull``);
 * :mod:`.retry`, :mod:`.budget`, :mod:`.pricing`, :mod:`.calllog` – retries, token budgets,
   cost and the SQLite call log.
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from agent.llm.base import LLM, LLMError
 from agent.llm.local import LocalLLM
 from agent.llm.openai_compat import DEFAULT_MODEL, OpenAICompatLLM
+from agent.llm.registry import chosen_gguf
 from agent.llm.retry import RetryPolicy
 from agent.settings import Settings
 
@@ -44,7 +45,9 @@ def make_llm(
                 f"model {chosen} needs an OpenAI-compatible server: set OPENAI_API_KEY or "
                 "OPENAI_BASE_URL, or pass a .gguf file to use a local model"
             )
-        return LocalLLM(settings.gguf, context_window=settings.context_window)
+        # PAPERBRIEF_GGUF wins; else the model chosen with `paperbrief models use`; else SmolLM2
+        gguf = settings.gguf or chosen_gguf(settings.data_dir)
+        return LocalLLM(gguf, context_window=settings.context_window)
     llm = OpenAICompatLLM(
         chosen or DEFAULT_MODEL,
         base_url=settings.openai_base_url,

@@ -27,6 +27,8 @@ class Problem:
         return f"{self.message}\n→ {self.hint}" if self.hint else self.message
 
 
+#: Added to the hints of failures a broken install causes (model, native build, service).
+DOCTOR_HINT = "; `paperbrief doctor` checks the whole setup"
 EMPTY_INDEX_HINT = "press F5 to ingest papers (e.g. ../shared/seeds), or run `paperbrief ingest PATH`"
 
 
@@ -46,7 +48,7 @@ def explain(exc: BaseException, secrets: tuple[str, ...] = ()) -> Problem:
         return Problem("No such file", message, "give an existing file or folder")
     if isinstance(exc, OSError):
         return Problem("File error", message, "check the path and its permissions")
-    return Problem("Unexpected error", message, "details are in <data_dir>/logs/tui.log")
+    return Problem("Unexpected error", message, "details are in <data_dir>/logs/tui.log" + DOCTOR_HINT)
 
 
 #: Hints that point at the TUI's keys rather than the CLI's flags.
@@ -55,7 +57,7 @@ _TUI_HINTS: dict[str, str] = {
     "SelectionError": "select 2 to 6 papers in Papers (F3) with Space and press c, or /compare ID ID",
     "BriefError": "pick a week from the list, or ingest its papers (F5)",
     "WindowError": "use YYYY-Www (2025-W11) or a day (2025-03-12)",
-    "LLMError": "check the server (OPENAI_BASE_URL) and try again, or switch model with /model NAME",
-    "ConfigError": "pick another with /model NAME or fix the setting in .env",
+    "LLMError": "check the server (OPENAI_BASE_URL) and try again, or switch model with /model NAME" + DOCTOR_HINT,
+    "ConfigError": "pick another with /model NAME or fix the setting in .env" + DOCTOR_HINT,
     "FetchError": "check the network or the date, then press F5 to try again",
 }
