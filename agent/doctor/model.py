@@ -19,11 +19,12 @@ import httpx
 from agent.doctor.cpu import REBUILD, signal_name
 from agent.doctor.result import Result, fail, ok, warn
 from agent.llm import registry
+from store.paths import Paths
 
 _MAGIC = b"GGUF"
 #: Below this a "GGUF" is a stub or a failed download, not a model.
 _MIN_SIZE = 1_000_000
-SERVICE_FILE = Path("service") / "model.json"
+SERVICE_FILE = "model.json"  # under Paths.service_dir, written by the model service
 
 
 def _gguf_problem(path: Path) -> str | None:
@@ -111,7 +112,7 @@ def _pid_alive(pid: int) -> bool:
 
 def check_service(data_dir: Path, timeout_s: float = 2.0) -> Result:
     name = "model service"
-    path = data_dir / SERVICE_FILE
+    path = Paths(data_dir).service_dir / SERVICE_FILE
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -21,8 +21,8 @@ from filelock import FileLock
 
 from agent.errors import UserError
 from agent.llm.local import DEFAULT_GGUF_NAME, default_gguf
+from store.paths import Paths
 
-MODELS_DIR = "models"
 CHOICE_FILE = "default.json"
 SIDECAR_SUFFIX = ".json"
 PART_SUFFIX = ".part"
@@ -74,7 +74,7 @@ class LocalModel:
 
 
 def models_dir(data_dir: Path) -> Path:
-    return data_dir / MODELS_DIR
+    return Paths(data_dir).models_dir
 
 
 def _choice_path(data_dir: Path) -> Path:
