@@ -183,6 +183,8 @@ def test_provider_down_is_a_notification_not_a_traceback(
         async with app.run_test(size=(100, 32)) as pilot:
             view = await ask(pilot, QUESTION)
             await wait_for(pilot, lambda: view.has_class("failed"), what="the failure")
+            # the view is marked failed just before the notification is posted: wait for both
+            await wait_for(pilot, lambda: any(n.severity == "error" for n in notifications(app)), what="the notice")
             errors = [n for n in notifications(app) if n.severity == "error"]
             assert len(errors) == 1
             note = errors[0]
