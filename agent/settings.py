@@ -66,50 +66,124 @@ class Settings(BaseSettings):
         ge=1,
         le=65535,
         validation_alias=AliasChoices("CHROMA_PORT", "PAPERBRIEF_CHROMA_PORT", "chroma_port"),
+        description="Chroma server port (with CHROMA_HOST).",
     )
 
     # --- chunking and embeddings --------------------------------------------------
-    chunk_size: int = Field(default=384, ge=32, le=8192, validation_alias=_env("CHUNK_SIZE"))
-    chunk_overlap: int = Field(default=48, ge=0, le=4096, validation_alias=_env("CHUNK_OVERLAP"))
+    chunk_size: int = Field(
+        default=384,
+        ge=32,
+        le=8192,
+        validation_alias=_env("CHUNK_SIZE"),
+        description="Tokens per chunk (cl100k_base); changing it starts a new collection.",
+    )
+    chunk_overlap: int = Field(
+        default=48,
+        ge=0,
+        le=4096,
+        validation_alias=_env("CHUNK_OVERLAP"),
+        description="Tokens shared by neighbouring chunks (at most half the chunk size).",
+    )
     embedding_provider: Literal["local", "openai"] = Field(
-        default="local", validation_alias=_env("EMBEDDING_PROVIDER")
+        default="local", validation_alias=_env("EMBEDDING_PROVIDER"),
+        description="'local' (MiniLM int8 ONNX, offline) or 'openai' (any OpenAI-compatible /embeddings endpoint).",
     )
     embedding_model: str = Field(
-        default="all-MiniLM-L6-v2-int8", validation_alias=_env("EMBEDDING_MODEL")
+        default="all-MiniLM-L6-v2-int8", validation_alias=_env("EMBEDDING_MODEL"),
+        description="Embedding model id; vectors of different models never mix.",
     )
-    embedding_base_url: str | None = Field(default=None, validation_alias=_env("EMBEDDING_BASE_URL"))
+    embedding_base_url: str | None = Field(
+        default=None,
+        validation_alias=_env("EMBEDDING_BASE_URL"),
+        description="Embeddings endpoint; defaults to OPENAI_BASE_URL.",
+    )
     embedding_api_key: SecretStr | None = Field(
-        default=None, validation_alias=_env("EMBEDDING_API_KEY")
+        default=None, validation_alias=_env("EMBEDDING_API_KEY"),
+        description="Key for the embeddings endpoint; defaults to OPENAI_API_KEY.",
     )
     embedding_batch_size: int = Field(
-        default=16, ge=1, le=4096, validation_alias=_env("EMBEDDING_BATCH_SIZE")
+        default=16, ge=1, le=4096, validation_alias=_env("EMBEDDING_BATCH_SIZE"),
+        description="Texts per embedding call (16 measured fastest for the local model).",
     )
 
     # --- retrieval ----------------------------------------------------------------
-    fusion: Literal["rrf", "score"] = Field(default="score", validation_alias=_env("FUSION"))
-    bm25_weight: float = Field(default=0.55, ge=0.0, le=1.0, validation_alias=_env("BM25_WEIGHT"))
-    dense_weight: float = Field(default=0.45, ge=0.0, le=1.0, validation_alias=_env("DENSE_WEIGHT"))
-    rrf_k: int = Field(default=60, ge=1, le=10_000, validation_alias=_env("RRF_K"))
-    candidates: int = Field(default=100, ge=1, le=10_000, validation_alias=_env("CANDIDATES"))
-    top_k: int = Field(default=10, ge=1, le=1000, validation_alias=_env("TOP_K"))
+    fusion: Literal["rrf", "score"] = Field(
+        default="score",
+        validation_alias=_env("FUSION"),
+        description="How BM25 and dense scores combine: 'score' (weighted, tuned on SciFact) or 'rrf'.",
+    )
+    bm25_weight: float = Field(
+        default=0.55,
+        ge=0.0,
+        le=1.0,
+        validation_alias=_env("BM25_WEIGHT"),
+        description="Weight of the BM25 score in score fusion.",
+    )
+    dense_weight: float = Field(
+        default=0.45,
+        ge=0.0,
+        le=1.0,
+        validation_alias=_env("DENSE_WEIGHT"),
+        description="Weight of the dense score in score fusion.",
+    )
+    rrf_k: int = Field(
+        default=60,
+        ge=1,
+        le=10_000,
+        validation_alias=_env("RRF_K"),
+        description="The k constant of reciprocal rank fusion.",
+    )
+    candidates: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        validation_alias=_env("CANDIDATES"),
+        description="Chunks fetched from each retriever before fusion.",
+    )
+    top_k: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        validation_alias=_env("TOP_K"),
+        description="Papers `paperbrief search` shows when -k is not given.",
+    )
 
     # --- live fetching ------------------------------------------------------------
-    hf_url: str = Field(default="https://huggingface.co", validation_alias=_env("HF_URL"))
-    arxiv_url: str = Field(
-        default="https://export.arxiv.org/api/query", validation_alias=_env("ARXIV_URL")
+    hf_url: str = Field(
+        default="https://huggingface.co",
+        validation_alias=_env("HF_URL"),
+        description="Hugging Face base URL for daily papers.",
     )
-    http_timeout_s: float = Field(default=30.0, gt=0, validation_alias=_env("HTTP_TIMEOUT"))
-    http_retries: int = Field(default=5, ge=1, le=20, validation_alias=_env("HTTP_RETRIES"))
+    arxiv_url: str = Field(
+        default="https://export.arxiv.org/api/query", validation_alias=_env("ARXIV_URL"),
+        description="arXiv API query URL.",
+    )
+    http_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        validation_alias=_env("HTTP_TIMEOUT"),
+        description="Seconds for one HTTP request to a paper source.",
+    )
+    http_retries: int = Field(
+        default=5,
+        ge=1,
+        le=20,
+        validation_alias=_env("HTTP_RETRIES"),
+        description="Attempts per HTTP request to a paper source (429/5xx/timeouts are retried).",
+    )
     http_min_interval_s: float = Field(
-        default=3.0, ge=0, validation_alias=_env("HTTP_MIN_INTERVAL")
+        default=3.0, ge=0, validation_alias=_env("HTTP_MIN_INTERVAL"),
+        description="Seconds between requests to one paper source (politeness).",
     )
 
     # --- language models ----------------------------------------------------------
     openai_api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key")
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key"),
+        description="API key for an OpenAI-compatible chat (and embeddings) server.",
     )
     openai_base_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url")
+        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url"),
+        description="OpenAI-compatible server URL (OpenAI, Ollama, vLLM, LM Studio, llama.cpp server).",
     )
     model: str | None = Field(
         default=None,
@@ -121,23 +195,43 @@ class Settings(BaseSettings):
         validation_alias=_env("GGUF"),
         description="GGUF file for the local provider; default SmolLM2-135M-Instruct.",
     )
-    llm_timeout_s: float = Field(default=60.0, gt=0, validation_alias=_env("LLM_TIMEOUT"))
-    llm_attempts: int = Field(default=4, ge=1, le=20, validation_alias=_env("LLM_ATTEMPTS"))
+    llm_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias=_env("LLM_TIMEOUT"),
+        description="Seconds allowed for one model request.",
+    )
+    llm_attempts: int = Field(
+        default=4,
+        ge=1,
+        le=20,
+        validation_alias=_env("LLM_ATTEMPTS"),
+        description="Attempts per model request before it fails (never retried once text has streamed).",
+    )
     max_answer_tokens: int = Field(
-        default=512, ge=16, le=32_768, validation_alias=_env("MAX_ANSWER_TOKENS")
+        default=512, ge=16, le=32_768, validation_alias=_env("MAX_ANSWER_TOKENS"),
+        description="Longest answer, in tokens.",
     )
     context_window: int | None = Field(
-        default=None, ge=512, validation_alias=_env("CONTEXT_WINDOW")
+        default=None, ge=512, validation_alias=_env("CONTEXT_WINDOW"),
+        description="The model's context window in tokens; default: the local model's 4096, else the server's.",
     )
     abstain_threshold: float = Field(
-        default=0.25, ge=0.0, le=1.0, validation_alias=_env("ABSTAIN_THRESHOLD")
+        default=0.25, ge=0.0, le=1.0, validation_alias=_env("ABSTAIN_THRESHOLD"),
+        description="Dense similarity below which ask abstains (calibrated on the seed questions).",
     )
     prices: dict[str, tuple[float, float]] = Field(
         default_factory=dict,
         validation_alias=_env("PRICES"),
         description="USD per 1M (prompt, completion) tokens by model, JSON; extends the built-in table.",
     )
-    concurrency: int = Field(default=4, ge=1, le=256, validation_alias=_env("CONCURRENCY"))
+    concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        validation_alias=_env("CONCURRENCY"),
+        description="Parallel model calls for batch and brief (remote models).",
+    )
 
     @field_validator("chroma_host", "openai_base_url", "embedding_base_url", "model", mode="before")
     @classmethod

@@ -61,3 +61,8 @@ def test_env_example_documents_every_setting() -> None:
     for name, field in Settings.model_fields.items():
         choices = getattr(field.validation_alias, "choices", [name.upper()])
         assert documented & {str(c) for c in choices}, f"{name} is missing from .env.example"
+
+
+def test_every_setting_says_what_it_is_for() -> None:
+    undescribed = [name for name, field in Settings.model_fields.items() if not (field.description or "").strip()]
+    assert not undescribed, f"settings without a description: {undescribed}"

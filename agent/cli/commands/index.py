@@ -203,12 +203,17 @@ def papers_show(
 def search(
     ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="What to look for, in your own words.")],
-    k: Annotated[int, typer.Option("-k", min=1, max=1000, help="How many papers.")] = 10,
+    k: Annotated[
+        int | None, typer.Option("-k", min=1, max=1000, help="How many papers [PAPERBRIEF_TOP_K, default 10].")
+    ] = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Hybrid (BM25 + dense) search over the indexed papers."""
+    from agent.cli.context import state
+
+    k = k or state(ctx).settings.top_k
     lo, hi = parse_window(since, until)
     if not query.strip():
         raise UsageError("the search query is empty")
