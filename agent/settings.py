@@ -66,6 +66,27 @@ class Settings(BaseSettings):
         le=65535,
         validation_alias=AliasChoices("CHROMA_PORT", "PAPERBRIEF_CHROMA_PORT", "chroma_port"),
     )
+    chroma_connect_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=600,
+        validation_alias=_env("CHROMA_CONNECT_TIMEOUT"),
+        description="Seconds to reach a Chroma server before giving up with one line.",
+    )
+    chroma_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        validation_alias=_env("CHROMA_TIMEOUT"),
+        description="Deadline of one Chroma server request (a query, a write batch).",
+    )
+    db_busy_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        validation_alias=_env("DB_BUSY_TIMEOUT"),
+        description="How long a SQLite write waits for another process's write before failing.",
+    )
 
     # --- chunking and embeddings --------------------------------------------------
     chunk_size: int = Field(default=384, ge=32, le=8192, validation_alias=_env("CHUNK_SIZE"))
@@ -99,6 +120,13 @@ class Settings(BaseSettings):
     )
     http_timeout_s: float = Field(default=30.0, gt=0, validation_alias=_env("HTTP_TIMEOUT"))
     http_retries: int = Field(default=5, ge=1, le=20, validation_alias=_env("HTTP_RETRIES"))
+    http_deadline_s: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        validation_alias=_env("HTTP_DEADLINE"),
+        description="Overall deadline of one fetch request, all retries and waits included.",
+    )
     http_min_interval_s: float = Field(
         default=3.0, ge=0, validation_alias=_env("HTTP_MIN_INTERVAL")
     )
@@ -120,7 +148,20 @@ class Settings(BaseSettings):
         validation_alias=_env("GGUF"),
         description="GGUF file for the local provider; default SmolLM2-135M-Instruct.",
     )
-    llm_timeout_s: float = Field(default=60.0, gt=0, validation_alias=_env("LLM_TIMEOUT"))
+    llm_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        le=86_400,
+        validation_alias=_env("LLM_TIMEOUT"),
+        description="Overall deadline of one model request: retries and streaming included.",
+    )
+    llm_first_token_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=86_400,
+        validation_alias=_env("LLM_FIRST_TOKEN_TIMEOUT"),
+        description="How long one attempt may wait for the model's first token before a retry.",
+    )
     llm_attempts: int = Field(default=4, ge=1, le=20, validation_alias=_env("LLM_ATTEMPTS"))
     max_answer_tokens: int = Field(
         default=512, ge=16, le=32_768, validation_alias=_env("MAX_ANSWER_TOKENS")
@@ -155,6 +196,9 @@ class Settings(BaseSettings):
             data_dir=self.data_dir,
             chroma_host=self.chroma_host,
             chroma_port=self.chroma_port,
+            chroma_connect_timeout_s=self.chroma_connect_timeout_s,
+            chroma_timeout_s=self.chroma_timeout_s,
+            db_busy_timeout_s=self.db_busy_timeout_s,
             chunk_size=self.chunk_size,
             chunk_overlap=min(self.chunk_overlap, self.chunk_size // 2),
             embedding=EmbeddingConfig(
@@ -176,6 +220,7 @@ class Settings(BaseSettings):
                 arxiv_url=self.arxiv_url,
                 timeout_s=self.http_timeout_s,
                 retries=self.http_retries,
+                deadline_s=self.http_deadline_s,
                 min_interval_s=self.http_min_interval_s,
             ),
         )
