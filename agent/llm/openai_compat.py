@@ -40,8 +40,7 @@ from agent.llm.base import (
 )
 from agent.llm.budget import context_window_for, count_messages, count_tokens
 from agent.llm.retry import Failure, RetryPolicy, call_with_retries, parse_retry_after
-from agent.llm.watchdog import Watchdog
-from store.deadline import Deadline
+from store.deadline import Deadline, Watchdog
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-4o-mini"
