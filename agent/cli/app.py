@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +20,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from agent.cli.console import err, print_error
 from agent.cli.context import State
-from agent.errors import PaperbriefError
+from agent.cli.failures import as_error
 
 app = typer.Typer(
     name="paperbrief",
@@ -42,12 +43,20 @@ def _root(
     ] = None,
     chroma_port: Annotated[int | None, typer.Option("--chroma-port", help="[CHROMA_PORT]")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details to stderr.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback when a command fails.")
+    ] = False,
 ) -> None:
+    _debug[0] = debug
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
     ctx.obj = State({"data_dir": data_dir, "chroma_host": chroma_host, "chroma_port": chroma_port})
+
+
+#: Set by ``--debug``: a failure then prints its traceback before the one line.
+_debug = [False]
 
 
 def _register() -> None:
@@ -75,11 +84,15 @@ def main(argv: list[str] | None = None) -> None:
         if exc.code not in (0, None):
             raise
         return  # success: callers (tests, python -m agent) get a normal return
-    except PaperbriefError as exc:
-        # one place maps the error model to exit codes: user errors 2, service errors 1
-        print_error(str(exc))
-        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except Exception as exc:
+        # one place maps every failure to one line and an exit code: user errors 2, the
+        # rest 1; the traceback only on request
+        if _debug[0]:
+            traceback.print_exc()
+        error = as_error(exc)
+        print_error(str(error))
+        sys.exit(error.exit_code)
 
