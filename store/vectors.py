@@ -243,3 +243,26 @@ class VectorStore:
             DenseHit(cid, str(meta.get("paper_id", cid.split("#")[0])), 1.0 - float(dist))
             for cid, meta, dist in zip(ids, metas, dists, strict=True)
         ]
+
+    def unfindable(self, ids: list[str], k: int = 10, batch: int = 256) -> list[str]:
+        """Stored ids whose own vector does not find them among the ``k`` nearest.
+
+        A vector can be stored (counted, gettable) yet missing from the HNSW graph that
+        queries walk, as one run of concurrent writers left it; only asking finds that.
+        """
+        total = self.count()
+        out: list[str] = []
+        for start in range(0, len(ids), batch):
+            stored = self.get_vectors(ids[start : start + batch])
+            present = [cid for cid in ids[start : start + batch] if cid in stored]
+            if not present:
+                continue
+            queries = np.stack([stored[cid] for cid in present])
+            res = self._call(
+                "checking vectors",
+                lambda q=queries: self._col.query(  # type: ignore[misc]
+                    query_embeddings=q, n_results=min(k, total), include=["distances"]
+                ),
+            )
+            out.extend(cid for cid, found in zip(present, res["ids"], strict=True) if cid not in found)
+        return out

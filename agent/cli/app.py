@@ -60,9 +60,9 @@ _debug = [False]
 
 
 def _register() -> None:
-    from agent.cli.commands import ask, batch, brief, compare, evals, fetch, index, tui
+    from agent.cli.commands import ask, batch, brief, compare, evals, fetch, index, maintenance, tui
 
-    for module in (index, fetch, ask, compare, brief, batch, evals, tui):
+    for module in (index, maintenance, fetch, ask, compare, brief, batch, evals, tui):
         module.register(app)
 
 
@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     from agent.cli.commands.tui import is_interactive
 
     args = sys.argv[1:] if argv is None else argv
+    _debug[0] = False  # set again by the root callback when --debug is given
     if not args:
         args = ["tui"] if is_interactive() else ["--help"]
     try:
