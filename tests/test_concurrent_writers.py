@@ -41,6 +41,16 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "agent", *args]
 
 
+#: A CLI run that first imports everything, then waits for ``go`` to appear: the processes
+#: then open the data dir within milliseconds of each other, as a race needs.
+_STARTING_GUN = (
+    "import sys, time, pathlib; import chromadb, agent.cli.app as app; import store.vectors;"
+    " go = pathlib.Path(sys.argv[1]);"
+    " [time.sleep(0.01) for _ in iter(lambda: go.exists(), True)];"
+    " app.main(sys.argv[2:])"
+)
+
+
 def finish(procs: list[subprocess.Popen[str]], timeout: float = 240) -> list[tuple[int, str, str]]:
     out = []
     for proc in procs:
@@ -54,10 +64,14 @@ def finish(procs: list[subprocess.Popen[str]], timeout: float = 240) -> list[tup
 def test_six_processes_open_a_fresh_data_dir_at_once(tmp_path: Path, trial: int) -> None:
     data = tmp_path / f"fresh-{trial}"
     env = {**os.environ, "PAPERBRIEF_DATA_DIR": str(data)}
+    go = tmp_path / "go"
     procs = [
-        subprocess.Popen(cli("stats", "--json"), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen([sys.executable, "-c", _STARTING_GUN, str(go), "stats", "--json"], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(6)
     ]
+    time.sleep(15)  # every process imported and is polling for the gun (they are idle meanwhile)
+    go.touch()
     results = finish(procs)
     for code, _, stderr in results:
         assert code == 0, stderr
