@@ -224,9 +224,9 @@ class OpenAICompatLLM(LLM):
             first = deadline.cap(self.first_token_s)
             timeout = httpx.Timeout(first, connect=min(first, CONNECT_TIMEOUT_S))
             try:
-                stream = self._client.chat.completions.create(
-                    **self._params(wire, max_tokens, temperature, stop), timeout=timeout
-                )
+                params = self._params(wire, max_tokens, temperature, stop)
+                params["timeout"] = timeout
+                stream = self._client.chat.completions.create(**params)
                 break
             except openai.BadRequestError as exc:
                 if not self._adjust(exc):
