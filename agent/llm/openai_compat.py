@@ -36,10 +36,13 @@ from agent.llm.base import (
     TextDelta,
     Usage,
     as_messages,
-    scrub_secrets,
 )
 from agent.llm.budget import context_window_for, count_messages, count_tokens
-from agent.llm.retry import Failure, RetryPolicy, call_with_retries, parse_retry_after
+from agent.llm.openai_failures import TIMEOUT as _TIMEOUT
+from agent.llm.openai_failures import classify_exception
+from agent.llm.openai_failures import error_message as _error_message
+from agent.llm.openai_failures import short as _short
+from agent.llm.retry import Failure, RetryPolicy, call_with_retries
 from store.deadline import Deadline, Watchdog
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -50,9 +53,6 @@ DEFAULT_TIMEOUT_S = 120.0
 DEFAULT_FIRST_TOKEN_S = 60.0
 #: Connecting never gets more than this per attempt: a refused or black-holed host fails fast.
 CONNECT_TIMEOUT_S = 10.0
-
-#: Statuses worth another try: timeouts, conflicts, rate limits and server errors.
-RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
 
 #: OpenAI's reasoning models refuse ``max_tokens`` and any temperature but the default.
 _REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
@@ -281,52 +281,8 @@ class OpenAICompatLLM(LLM):
         return failure
 
     def classify(self, exc: BaseException) -> Failure | None:
-        """Map an ``openai`` exception to a retry decision and a short, key-free summary."""
-        if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
-            return Failure(_TIMEOUT, retryable=True)
-        if isinstance(exc, UnicodeDecodeError):
-            return Failure(
-                "the server sent a stream that is not UTF-8 text; is OPENAI_BASE_URL an "
-                "OpenAI-compatible /v1 endpoint?",
-                retryable=False,
-            )
-        if isinstance(exc, ValueError):  # json.JSONDecodeError and friends from the SSE decoder
-            return Failure(
-                f"the server sent a malformed stream ({_short(str(exc), 80)}); is OPENAI_BASE_URL "
-                "an OpenAI-compatible /v1 endpoint?",
-                retryable=False,
-            )
-        if isinstance(exc, httpx.TransportError):
-            return Failure(
-                scrub_secrets(f"connection error ({_short(str(exc) or type(exc).__name__)})",
-                              self._secrets),
-                retryable=True,
-            )
-        if isinstance(exc, openai.APIConnectionError):
-            cause = exc.__cause__ or exc.__context__
-            reason = _short(str(cause)) if cause is not None and str(cause) else "connection failed"
-            return Failure(
-                scrub_secrets(f"connection error ({reason})", self._secrets), retryable=True
-            )
-        if isinstance(exc, openai.APIStatusError):
-            status = exc.status_code
-            code = exc.code or ""
-            retryable = (
-                status in RETRYABLE_STATUS or status >= 500
-            ) and code != "insufficient_quota"
-            summary = f"HTTP {status}"
-            if not retryable:
-                message = _error_message(exc)
-                if message:
-                    summary += f": {_short(message)}"
-            return Failure(
-                scrub_secrets(summary, self._secrets),
-                retryable=retryable,
-                retry_after_s=_retry_after(exc),
-            )
-        if isinstance(exc, openai.OpenAIError):
-            return Failure(scrub_secrets(_short(str(exc)), self._secrets), retryable=False)
-        return None
+        """Map an ``openai`` or ``httpx`` exception to a retry decision and a short, key-free summary."""
+        return classify_exception(exc, self._secrets)
 
 
 def _make_client(base_url: str, api_key: str | None, timeout_s: float) -> OpenAI:
@@ -350,9 +306,6 @@ def _make_client(base_url: str, api_key: str | None, timeout_s: float) -> OpenAI
         default_headers=headers or None,
         default_query=query or None,
     )
-
-
-_TIMEOUT = "timed out"
 
 
 def _guarded(
@@ -381,32 +334,3 @@ def _guarded(
                 f"{llm.describe}: stream broke after ~{n} tokens, not retried: {what}"
             ) from None
         yield chunk
-
-
-def _error_message(exc: openai.APIError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
-            return inner["message"]
-        if isinstance(inner, str):
-            return inner
-        if isinstance(body.get("message"), str):
-            return body["message"]
-    return exc.message or ""
-
-
-def _retry_after(exc: openai.APIStatusError) -> float | None:
-    headers = exc.response.headers
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return max(0.0, float(ms) / 1000.0)
-        except ValueError:
-            pass
-    return parse_retry_after(headers.get("retry-after"))
-
-
-def _short(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
