@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import httpx
 import numpy as np
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from store.config import StoreConfig
 from store.errors import DatabaseBusy, IndexUnavailable, StoreError
@@ -140,9 +140,15 @@ class VectorStore:
             self._col = self._call("opening the collection", self._open_collection)
             return
         config.index_dir.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(config.index_dir / ".chroma-open.lock"), timeout=config.db_busy_timeout_s):
-            self._client = self._call("opening the embedded store", lambda: _client(config))
-            self._col = self._call("opening the collection", self._open_collection)
+        try:
+            with FileLock(str(config.index_dir / ".chroma-open.lock"), timeout=config.db_busy_timeout_s):
+                self._client = self._call("opening the embedded store", lambda: _client(config))
+                self._col = self._call("opening the collection", self._open_collection)
+        except Timeout:
+            raise DatabaseBusy(
+                f"another process kept opening the embedded Chroma store in {config.chroma_dir} "
+                f"for over {config.db_busy_timeout_s:g} s (PAPERBRIEF_DB_BUSY_TIMEOUT)"
+            ) from None
 
     def _open_collection(self) -> Any:
         return self._client.get_or_create_collection(
