@@ -72,9 +72,13 @@ def test_first_token_limit_retries_inside_the_overall_budget() -> None:
         elapsed = time.monotonic() - started
         attempts = len(server.chat_requests)
     assert elapsed < 6.0, elapsed
-    assert attempts == 4  # every attempt got its own first-token limit, all within 3 s
-    assert "no first token within 0.5s (PAPERBRIEF_LLM_FIRST_TOKEN_TIMEOUT) after 4 attempts" in str(
-        caught.value
+    # every attempt got its own first-token limit, and all of them fit in the one 3 s budget
+    assert attempts >= 3
+    message = str(caught.value)
+    assert message.endswith(f"after {attempts} attempts")
+    assert (
+        "no first token within 0.5s (PAPERBRIEF_LLM_FIRST_TOKEN_TIMEOUT)" in message
+        or "no complete answer within 3s (PAPERBRIEF_LLM_TIMEOUT)" in message  # the last one cut short
     )
 
 
