@@ -68,6 +68,27 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("CHROMA_PORT", "PAPERBRIEF_CHROMA_PORT", "chroma_port"),
         description="Chroma server port (with CHROMA_HOST).",
     )
+    chroma_connect_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=600,
+        validation_alias=_env("CHROMA_CONNECT_TIMEOUT"),
+        description="Seconds to reach a Chroma server before giving up with one line.",
+    )
+    chroma_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        validation_alias=_env("CHROMA_TIMEOUT"),
+        description="Deadline of one Chroma server request (a query, a write batch).",
+    )
+    db_busy_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        validation_alias=_env("DB_BUSY_TIMEOUT"),
+        description="How long a SQLite write waits for another process's write before failing.",
+    )
 
     # --- chunking and embeddings --------------------------------------------------
     chunk_size: int = Field(
@@ -171,6 +192,13 @@ class Settings(BaseSettings):
         validation_alias=_env("HTTP_RETRIES"),
         description="Attempts per HTTP request to a paper source (429/5xx/timeouts are retried).",
     )
+    http_deadline_s: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        validation_alias=_env("HTTP_DEADLINE"),
+        description="Overall deadline of one fetch request, all retries and waits included.",
+    )
     http_min_interval_s: float = Field(
         default=3.0, ge=0, validation_alias=_env("HTTP_MIN_INTERVAL"),
         description="Seconds between requests to one paper source (politeness).",
@@ -196,10 +224,18 @@ class Settings(BaseSettings):
         description="GGUF file for the local provider; default SmolLM2-135M-Instruct.",
     )
     llm_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        le=86_400,
+        validation_alias=_env("LLM_TIMEOUT"),
+        description="Overall deadline of one model request: retries and streaming included.",
+    )
+    llm_first_token_timeout_s: float = Field(
         default=60.0,
         gt=0,
-        validation_alias=_env("LLM_TIMEOUT"),
-        description="Seconds allowed for one model request.",
+        le=86_400,
+        validation_alias=_env("LLM_FIRST_TOKEN_TIMEOUT"),
+        description="How long one attempt may wait for the model's first token before a retry.",
     )
     llm_attempts: int = Field(
         default=4,
@@ -255,6 +291,9 @@ class Settings(BaseSettings):
             data_dir=self.data_dir,
             chroma_host=self.chroma_host,
             chroma_port=self.chroma_port,
+            chroma_connect_timeout_s=self.chroma_connect_timeout_s,
+            chroma_timeout_s=self.chroma_timeout_s,
+            db_busy_timeout_s=self.db_busy_timeout_s,
             chunk_size=self.chunk_size,
             chunk_overlap=min(self.chunk_overlap, self.chunk_size // 2),
             embedding=EmbeddingConfig(
@@ -276,6 +315,7 @@ class Settings(BaseSettings):
                 arxiv_url=self.arxiv_url,
                 timeout_s=self.http_timeout_s,
                 retries=self.http_retries,
+                deadline_s=self.http_deadline_s,
                 min_interval_s=self.http_min_interval_s,
             ),
         )

@@ -61,13 +61,16 @@ class StoredPaper:
 class Catalog:
     """SQLite-backed paper records. One instance per process; not shared across threads."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout_s: float = 30.0) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        # the busy timeout must be in force before the first statement: switching a fresh
+        # file to WAL while other processes open it too is what used to fail "database is locked"
+        self._db = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=30000")
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
@@ -108,6 +111,17 @@ class Catalog:
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
+
+    def get_or_set_meta(self, key: str, value: str) -> str:
+        """The stored ``key``, or ``value`` stored now: atomic across processes.
+
+        Two processes opening a fresh data dir at once both see no value; ``INSERT OR
+        IGNORE`` lets exactly one write it and both read back the same winner.
+        """
+        self._db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES(?, ?)", (key, value))
+        stored = self.get_meta(key)
+        assert stored is not None
+        return stored
 
     def count_papers(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM papers").fetchone()[0])

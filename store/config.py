@@ -57,6 +57,7 @@ class HttpConfig:
     arxiv_url: str = "https://export.arxiv.org/api/query"
     timeout_s: float = 30.0
     retries: int = 5
+    deadline_s: float = 300.0
     backoff_s: float = 1.0
     max_backoff_s: float = 60.0
     min_interval_s: float = 3.0
@@ -70,6 +71,9 @@ class StoreConfig:
     data_dir: Path
     chroma_host: str | None = None
     chroma_port: int = 8000
+    chroma_connect_timeout_s: float = 5.0
+    chroma_timeout_s: float = 60.0
+    db_busy_timeout_s: float = 30.0
     chunk_size: int = 384
     chunk_overlap: int = 48
     embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)

@@ -69,3 +69,17 @@ class FetchError(ServiceError):
 
     title = "Fetch failed"
     hint = "check the network or the date, then try again"
+
+
+class IndexUnavailable(ServiceError):
+    """The Chroma server (or the embedded store) stopped answering or went away."""
+
+    title = "Index unavailable"
+    hint = "check that the Chroma server is running (`chroma run`) and CHROMA_HOST/CHROMA_PORT, then retry"
+
+
+class DatabaseBusy(ServiceError):
+    """A SQLite file in the data dir stayed locked by another process past the busy timeout."""
+
+    title = "Database busy"
+    hint = "another paperbrief process is writing; wait for it, or raise PAPERBRIEF_DB_BUSY_TIMEOUT"

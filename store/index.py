@@ -27,7 +27,7 @@ class Index:
 
     def __init__(self, config: StoreConfig, *, parent: Index | None = None) -> None:
         self.config = config
-        self.catalog = Catalog(config.catalog_path)
+        self.catalog = Catalog(config.catalog_path, busy_timeout_s=config.db_busy_timeout_s)
         self._parent = parent
         self._bm25_lock: threading.Lock = parent._bm25_lock if parent is not None else threading.Lock()
 
@@ -67,9 +67,8 @@ class Index:
         The id keeps two data dirs apart even when they share one Chroma server.
         """
         index_id = self.catalog.get_meta("index_id")
-        if index_id is None:
-            index_id = uuid.uuid4().hex[:12]
-            self.catalog.set_meta("index_id", index_id)
+        if index_id is None:  # first open: whoever inserts first wins, everyone uses that id
+            index_id = self.catalog.get_or_set_meta("index_id", uuid.uuid4().hex[:12])
         return f"{self.config.collection_name}-{index_id}"
 
     @cached_property

@@ -6,6 +6,7 @@ name. The layout::
 
     <data_dir>/
       index/catalog.sqlite3  index/chroma/  index/bm25/     the index (store)
+      index/.writer.lock  index/.writer.json              the one writer at a time (store.locks)
       cache/brief.sqlite3                                  TL;DR and response cache
       logs/calls.sqlite3  logs/tui.log                     the call log, the TUI's log
       conversations.sqlite3                                saved chats
@@ -41,6 +42,21 @@ class Paths:
     @property
     def bm25_dir(self) -> Path:
         return self.index_dir / "bm25"
+
+    @property
+    def writer_lock(self) -> Path:
+        """Held by the one process writing the index (``store.locks``)."""
+        return self.index_dir / ".writer.lock"
+
+    @property
+    def writer_info(self) -> Path:
+        """Who holds the writer lock: pid, what it does, since when."""
+        return self.index_dir / ".writer.json"
+
+    @property
+    def chroma_open_lock(self) -> Path:
+        """Serialises the first open of the embedded Chroma store."""
+        return self.index_dir / ".chroma-open.lock"
 
     @property
     def cache_dir(self) -> Path:

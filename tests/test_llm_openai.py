@@ -37,11 +37,17 @@ def make(
     model: str = "gpt-test",
     attempts: int = 4,
     timeout_s: float = 5.0,
+    first_token_s: float | None = None,
     jitter: float = 1.0,
 ) -> OpenAICompatLLM:
     policy = RetryPolicy(attempts=attempts, sleep=sleeps, random=lambda: jitter)
     return OpenAICompatLLM(
-        model, base_url=server.url, api_key=KEY, timeout_s=timeout_s, policy=policy
+        model,
+        base_url=server.url,
+        api_key=KEY,
+        timeout_s=timeout_s,
+        first_token_s=first_token_s,
+        policy=policy,
     )
 
 
@@ -114,7 +120,7 @@ def test_429_retry_after_as_http_date(sleeps: Sleeps) -> None:
 
 def test_retry_after_is_capped(sleeps: Sleeps) -> None:
     with OpenAIServer(Reply(status=429, headers={"Retry-After": "86400"}), Reply()) as server:
-        llm = make(server, sleeps)
+        llm = make(server, sleeps, timeout_s=120.0)  # a budget above the cap: the cap decides
         llm.policy.max_retry_after_s = 30.0
         llm.complete(QUESTION, max_tokens=8)
     assert sleeps == [30.0]
@@ -149,10 +155,11 @@ def test_full_jitter_stays_under_the_ceiling(sleeps: Sleeps) -> None:
     assert sleeps == [0.25 * base, 0.25 * 2 * base]
 
 
-def test_a_hang_beyond_the_timeout_is_retried(sleeps: Sleeps) -> None:
+def test_a_hang_beyond_the_first_token_limit_is_retried(sleeps: Sleeps) -> None:
     with OpenAIServer(Reply(delay_s=5.0), Reply(text="after the hang")) as server:
         started = time.monotonic()
-        text, _ = make(server, sleeps, timeout_s=0.3).complete(QUESTION, max_tokens=8)
+        llm = make(server, sleeps, first_token_s=0.3)
+        text, _ = llm.complete(QUESTION, max_tokens=8)
         elapsed = time.monotonic() - started
         n = len(server.chat_requests)
     assert text == "after the hang" and n == 2
@@ -162,11 +169,11 @@ def test_a_hang_beyond_the_timeout_is_retried(sleeps: Sleeps) -> None:
 def test_hanging_every_time_ends_in_one_timeout_line(sleeps: Sleeps) -> None:
     with OpenAIServer(default=Reply(delay_s=5.0)) as server:
         with pytest.raises(LLMError) as caught:
-            make(server, sleeps, attempts=2, timeout_s=0.3).complete(QUESTION, max_tokens=8)
+            make(server, sleeps, attempts=2, first_token_s=0.3).complete(QUESTION, max_tokens=8)
         n = len(server.chat_requests)
-    assert (
-        str(caught.value)
-        == f"model gpt-test at {server.url}: timed out after 0.3s after 2 attempts"
+    assert str(caught.value) == (
+        f"model gpt-test at {server.url}: no first token within 0.3s "
+        "(PAPERBRIEF_LLM_FIRST_TOKEN_TIMEOUT) after 2 attempts"
     )
     assert n == 2
 

@@ -260,7 +260,11 @@ class _Run:
         if not found:
             return []
         yield Stage("ingest", "Indexing fetched papers", len(found))
-        ingest_papers(self.index, found)
+        from store.locks import writer_lock
+
+        # the data dir's one-writer rule holds for the brief's fetch too (cron + a manual ingest)
+        with writer_lock(self.index.config.index_dir, "brief fetch", on_wait=logging.getLogger(__name__).warning):
+            ingest_papers(self.index, found)
         yield Progressed("ingest", len(found))
         self.fetched = len(found)
         return found

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +20,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from agent.cli.console import err, print_error
 from agent.cli.context import State
-from agent.errors import PaperbriefError
+from agent.cli.failures import as_error
 
 app = typer.Typer(
     name="paperbrief",
@@ -42,7 +43,11 @@ def _root(
     ] = None,
     chroma_port: Annotated[int | None, typer.Option("--chroma-port", help="[CHROMA_PORT]")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details to stderr.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback when a command fails.")
+    ] = False,
 ) -> None:
+    _debug[0] = debug
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -50,10 +55,14 @@ def _root(
     ctx.obj = State({"data_dir": data_dir, "chroma_host": chroma_host, "chroma_port": chroma_port})
 
 
-def _register() -> None:
-    from agent.cli.commands import ask, batch, brief, compare, doctor, evals, fetch, index, models, tui
+#: Set by ``--debug``: a failure then prints its traceback before the one line.
+_debug = [False]
 
-    for module in (index, fetch, ask, compare, brief, batch, evals, tui, models, doctor):
+
+def _register() -> None:
+    from agent.cli.commands import ask, batch, brief, compare, doctor, evals, fetch, index, maintenance, models, tui
+
+    for module in (index, maintenance, fetch, ask, compare, brief, batch, evals, tui, models, doctor):
         module.register(app)
 
 
@@ -65,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     from agent.cli.commands.tui import is_interactive
 
     args = sys.argv[1:] if argv is None else argv
+    _debug[0] = False  # set again by the root callback when --debug is given
     if not args:
         args = ["tui"] if is_interactive() else ["--help"]
     try:
@@ -75,11 +85,15 @@ def main(argv: list[str] | None = None) -> None:
         if exc.code not in (0, None):
             raise
         return  # success: callers (tests, python -m agent) get a normal return
-    except PaperbriefError as exc:
-        # one place maps the error model to exit codes: user errors 2, service errors 1
-        print_error(str(exc))
-        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except Exception as exc:
+        # one place maps every failure to one line and an exit code: user errors 2, the
+        # rest 1; the traceback only on request
+        if _debug[0]:
+            traceback.print_exc()
+        error = as_error(exc)
+        print_error(str(error))
+        sys.exit(error.exit_code)
 

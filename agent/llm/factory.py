@@ -53,6 +53,7 @@ def make_llm(
         base_url=settings.openai_base_url,
         api_key=key,
         timeout_s=settings.llm_timeout_s,
+        first_token_s=settings.llm_first_token_timeout_s,
         policy=policy or RetryPolicy(attempts=settings.llm_attempts),
         context_window=settings.context_window,
     )

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+import httpx
 import openai
 from openai import OpenAI
 
@@ -35,16 +36,23 @@ from agent.llm.base import (
     TextDelta,
     Usage,
     as_messages,
-    scrub_secrets,
 )
 from agent.llm.budget import context_window_for, count_messages, count_tokens
-from agent.llm.retry import Failure, RetryPolicy, call_with_retries, parse_retry_after
+from agent.llm.openai_failures import TIMEOUT as _TIMEOUT
+from agent.llm.openai_failures import classify_exception
+from agent.llm.openai_failures import error_message as _error_message
+from agent.llm.openai_failures import short as _short
+from agent.llm.retry import Failure, RetryPolicy, call_with_retries
+from store.deadline import Deadline, Watchdog
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-4o-mini"
 
-#: Statuses worth another try: timeouts, conflicts, rate limits and server errors.
-RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
+#: Overall budget of one request (retries and streaming included) and of its first token.
+DEFAULT_TIMEOUT_S = 120.0
+DEFAULT_FIRST_TOKEN_S = 60.0
+#: Connecting never gets more than this per attempt: a refused or black-holed host fails fast.
+CONNECT_TIMEOUT_S = 10.0
 
 #: OpenAI's reasoning models refuse ``max_tokens`` and any temperature but the default.
 _REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
@@ -107,7 +115,8 @@ class OpenAICompatLLM(LLM):
         *,
         base_url: str | None = None,
         api_key: str | None = None,
-        timeout_s: float = 60.0,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        first_token_s: float | None = None,
         policy: RetryPolicy | None = None,
         context_window: int | None = None,
     ) -> None:
@@ -115,6 +124,7 @@ class OpenAICompatLLM(LLM):
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         self.context_window = context_window_for(model, context_window)
         self.timeout_s = timeout_s
+        self.first_token_s = min(first_token_s or DEFAULT_FIRST_TOKEN_S, timeout_s)
         self.policy = policy or RetryPolicy()
         self._secrets = [api_key] if api_key else []
         self._compat = _Compat(completion_tokens_param=model.startswith(_REASONING_PREFIXES))
@@ -139,17 +149,21 @@ class OpenAICompatLLM(LLM):
     ) -> Iterator[StreamEvent]:
         msgs = as_messages(messages)
         wire = [m.to_dict() for m in msgs]
-        state, chunks, head = call_with_retries(
-            lambda: self._open(wire, max_tokens, temperature, stop),
+        deadline = Deadline(self.timeout_s)
+        state, chunks, head, watchdog = call_with_retries(
+            lambda: self._open(wire, max_tokens, temperature, stop, deadline),
             policy=self.policy,
-            classify=self.classify,
+            classify=lambda exc: self._classify_within(exc, deadline),
             describe=self.describe,
+            deadline=deadline,
         )
         try:
             yield from head
-            for chunk in _guarded(chunks, state, self):
+            watchdog.arm(deadline.remaining())  # from now on only the overall deadline counts
+            for chunk in _guarded(chunks, state, self, deadline, watchdog):
                 yield from state.feed(chunk)
         finally:
+            watchdog.cancel()
             close = getattr(chunks, "close", None)
             if close is not None:
                 close()
@@ -198,13 +212,21 @@ class OpenAICompatLLM(LLM):
         max_tokens: int,
         temperature: float,
         stop: Sequence[str] | None,
-    ) -> tuple[_StreamState, Iterator[Any], list[StreamEvent]]:
-        """Start the request and read up to the first text: the part that is safe to retry."""
+        deadline: Deadline,
+    ) -> tuple[_StreamState, Iterator[Any], list[StreamEvent], Watchdog]:
+        """Start the request and read up to the first text: the part that is safe to retry.
+
+        Each read of this attempt may take at most the time-to-first-token limit, and
+        never longer than what is left of the request's overall deadline.
+        """
+        started = deadline.elapsed()
         for _ in range(4):  # at most one adjustment per compat flag, then give up adjusting
+            first = deadline.cap(self.first_token_s)
+            timeout = httpx.Timeout(first, connect=min(first, CONNECT_TIMEOUT_S))
             try:
-                stream = self._client.chat.completions.create(
-                    **self._params(wire, max_tokens, temperature, stop)
-                )
+                params = self._params(wire, max_tokens, temperature, stop)
+                params["timeout"] = timeout
+                stream = self._client.chat.completions.create(**params)
                 break
             except openai.BadRequestError as exc:
                 if not self._adjust(exc):
@@ -214,15 +236,21 @@ class OpenAICompatLLM(LLM):
         state = _StreamState(model=self.name)
         chunks = iter(stream)
         head: list[StreamEvent] = []
+        # the first token's own limit runs from the start of this attempt (headers included)
+        watchdog = Watchdog(stream)
+        watchdog.arm(max(0.0, deadline.cap(first) - (deadline.elapsed() - started)))
         try:
             for chunk in chunks:
                 head.extend(state.feed(chunk))
                 if head:
                     break
-        except BaseException:
+        except BaseException as exc:
+            watchdog.cancel()
             stream.close()
+            if watchdog.fired and isinstance(exc, Exception):
+                raise httpx.ReadTimeout("no first token in time") from None
             raise
-        return state, stream, head
+        return state, stream, head, watchdog
 
     def _adjust(self, exc: openai.BadRequestError) -> bool:
         """Learn from a 400 that names a parameter this server doesn't take; True if we changed."""
@@ -238,35 +266,23 @@ class OpenAICompatLLM(LLM):
             return True
         return False
 
+    def _classify_within(self, exc: BaseException, deadline: Deadline) -> Failure | None:
+        """``classify``, but a timeout says which limit ran out: the whole request's or the first token's."""
+        failure = self.classify(exc)
+        if failure is not None and failure.summary == _TIMEOUT:
+            if deadline.remaining() <= 2 * 0.05:
+                summary = f"no complete answer within {self.timeout_s:g}s (PAPERBRIEF_LLM_TIMEOUT)"
+            else:
+                summary = (
+                    f"no first token within {self.first_token_s:g}s "
+                    "(PAPERBRIEF_LLM_FIRST_TOKEN_TIMEOUT)"
+                )
+            return Failure(summary, retryable=True)
+        return failure
+
     def classify(self, exc: BaseException) -> Failure | None:
-        """Map an ``openai`` exception to a retry decision and a short, key-free summary."""
-        if isinstance(exc, openai.APITimeoutError):
-            return Failure(f"timed out after {self.timeout_s:g}s", retryable=True)
-        if isinstance(exc, openai.APIConnectionError):
-            cause = exc.__cause__ or exc.__context__
-            reason = _short(str(cause)) if cause is not None and str(cause) else "connection failed"
-            return Failure(
-                scrub_secrets(f"connection error ({reason})", self._secrets), retryable=True
-            )
-        if isinstance(exc, openai.APIStatusError):
-            status = exc.status_code
-            code = exc.code or ""
-            retryable = (
-                status in RETRYABLE_STATUS or status >= 500
-            ) and code != "insufficient_quota"
-            summary = f"HTTP {status}"
-            if not retryable:
-                message = _error_message(exc)
-                if message:
-                    summary += f": {_short(message)}"
-            return Failure(
-                scrub_secrets(summary, self._secrets),
-                retryable=retryable,
-                retry_after_s=_retry_after(exc),
-            )
-        if isinstance(exc, openai.OpenAIError):
-            return Failure(scrub_secrets(_short(str(exc)), self._secrets), retryable=False)
-        return None
+        """Map an ``openai`` or ``httpx`` exception to a retry decision and a short, key-free summary."""
+        return classify_exception(exc, self._secrets)
 
 
 def _make_client(base_url: str, api_key: str | None, timeout_s: float) -> OpenAI:
@@ -292,47 +308,29 @@ def _make_client(base_url: str, api_key: str | None, timeout_s: float) -> OpenAI
     )
 
 
-def _guarded(chunks: Iterator[Any], state: _StreamState, llm: OpenAICompatLLM) -> Iterator[Any]:
+def _guarded(
+    chunks: Iterator[Any],
+    state: _StreamState,
+    llm: OpenAICompatLLM,
+    deadline: Deadline,
+    watchdog: Watchdog,
+) -> Iterator[Any]:
     """Iterate the rest of a stream; any failure now is final, since text was already shown."""
     while True:
         try:
+            if deadline.expired:
+                raise httpx.ReadTimeout("overall deadline passed")
             chunk = next(chunks)
         except StopIteration:
             return
         except Exception as exc:
             failure = llm.classify(exc)
             what = failure.summary if failure else _short(f"{type(exc).__name__}: {exc}")
+            timed_out = failure is not None and failure.summary == _TIMEOUT
+            if timed_out or watchdog.fired or deadline.expired:
+                what = f"no complete answer within {llm.timeout_s:g}s (PAPERBRIEF_LLM_TIMEOUT)"
             n = count_tokens("".join(state.text_parts))
             raise LLMError(
                 f"{llm.describe}: stream broke after ~{n} tokens, not retried: {what}"
             ) from None
         yield chunk
-
-
-def _error_message(exc: openai.APIError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
-            return inner["message"]
-        if isinstance(inner, str):
-            return inner
-        if isinstance(body.get("message"), str):
-            return body["message"]
-    return exc.message or ""
-
-
-def _retry_after(exc: openai.APIStatusError) -> float | None:
-    headers = exc.response.headers
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return max(0.0, float(ms) / 1000.0)
-        except ValueError:
-            pass
-    return parse_retry_after(headers.get("retry-after"))
-
-
-def _short(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -23,6 +23,10 @@ from typing import TypeVar
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from agent.llm.base import LLMError
+from store.deadline import Deadline
+
+#: Below this much time left another attempt cannot get anywhere, so we stop instead.
+MIN_ATTEMPT_S = 0.05
 
 T = TypeVar("T")
 
@@ -94,12 +98,15 @@ def call_with_retries(
     policy: RetryPolicy,
     classify: Callable[[BaseException], Failure | None],
     describe: str,
+    deadline: Deadline | None = None,
 ) -> T:
     """Call ``start`` until it returns, retrying failures ``classify`` marks retryable.
 
     ``describe`` prefixes the final error (``model gpt-x at http://host/v1``). An
     exception ``classify`` does not recognise (returns ``None``) is a bug, not a
-    transient failure, and propagates unchanged.
+    transient failure, and propagates unchanged. With a ``deadline``, retries and the
+    waits between them share its budget: no wait runs past it, and no attempt starts
+    once it is (nearly) spent, so a hung server costs the budget, not attempts x timeout.
     """
 
     def retryable(exc: BaseException) -> bool:
@@ -109,12 +116,24 @@ def call_with_retries(
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         failure = classify(exc) if exc is not None else None
-        if failure is None:
-            return policy.backoff(state.attempt_number)
-        return policy.wait_for(failure, state.attempt_number)
+        delay = (
+            policy.backoff(state.attempt_number)
+            if failure is None
+            else policy.wait_for(failure, state.attempt_number)
+        )
+        if deadline is not None:
+            delay = min(delay, max(0.0, deadline.remaining() - MIN_ATTEMPT_S))
+        return delay
+
+    by_count = stop_after_attempt(max(1, policy.attempts))
+
+    def stop(state: RetryCallState) -> bool:
+        if by_count(state):
+            return True
+        return deadline is not None and deadline.remaining() <= 2 * MIN_ATTEMPT_S
 
     retrying = Retrying(
-        stop=stop_after_attempt(max(1, policy.attempts)),
+        stop=stop,
         wait=wait,
         retry=retry_if_exception(retryable),
         sleep=policy.sleep,

@@ -254,7 +254,14 @@ class PaperbriefApp(App[None]):
                     config = self.settings.store_config().http
                     days = [request.day] if request.day else []
                     papers = [p for _, found in fetch_hf_days(config, days) for p in found]
-                ingest_papers(index, papers, report, on_progress=progress)
+                from store.locks import writer_lock
+
+                def waiting(message: str) -> None:
+                    self.post_message(self.IngestProgress(f"⟳ ingest: {message}"))
+
+                # the same writer lock as the CLI's ingest: never two writers on one data dir
+                with writer_lock(index.config.index_dir, "tui ingest", on_wait=waiting):
+                    ingest_papers(index, papers, report, on_progress=progress)
                 total = index.catalog.count_papers()
         except Exception as exc:
             log.warning("ingest failed", exc_info=True)

@@ -26,6 +26,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from store.config import HttpConfig
+from store.deadline import Deadline, Watchdog
 from store.errors import FetchError
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,9 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_S = 300.0
 #: Query parameter names containing one of these are masked in messages and logs.
 _SECRET_WORDS = ("key", "token", "secret", "password", "passwd", "auth", "sig", "credential")
+
+#: Below this much time left another attempt cannot get anywhere, so we stop instead.
+_MIN_ATTEMPT_S = 0.05
 
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
@@ -218,9 +222,12 @@ class PoliteClient:
         request = self._http.build_request(method, url, params=params, headers=headers,
                                            json=json, content=content)
         where = f"{method} {safe_url(request.url)}"
+        # one budget for the whole request: attempts, Retry-After waits and backoff
+        deadline = Deadline(self.config.deadline_s)
+        by_count = stop_after_attempt(self.config.retries)
         retrying = Retrying(
-            stop=stop_after_attempt(self.config.retries),
-            wait=self._wait,
+            stop=lambda state: by_count(state) or deadline.remaining() <= _MIN_ATTEMPT_S,
+            wait=lambda state: min(self._wait(state), max(0.0, deadline.remaining() - _MIN_ATTEMPT_S)),
             retry=retry_if_exception_type(_RETRYABLE),
             sleep=self._sleep,
             before_sleep=lambda state: self._log_retry(where, state),
@@ -231,25 +238,37 @@ class PoliteClient:
             for attempt in retrying:
                 with attempt:
                     attempts = attempt.retry_state.attempt_number
-                    response = self._send_once(request)
+                    response = self._send_once(request, deadline)
         except (httpx.HTTPError, _RetryableStatus) as exc:
             what = describe_error(exc, self.config.timeout_s)
             plural = "attempt" if attempts == 1 else "attempts"
+            if deadline.remaining() <= _MIN_ATTEMPT_S:
+                what = (f"no answer within the {self.config.deadline_s:g} s deadline "
+                        f"(PAPERBRIEF_HTTP_DEADLINE); last: {what}")
             raise FetchError(f"{where} failed after {attempts} {plural}: {what}") from exc
         return response
 
-    def _send_once(self, request: httpx.Request) -> httpx.Response:
+    def _send_once(self, request: httpx.Request, deadline: Deadline) -> httpx.Response:
         """One attempt: wait for our slot, send, and read the whole body.
 
         The body is read here, inside the retried call, so a transfer broken
         midway is retried like any other transient failure instead of surfacing
-        later when the caller touches ``response.content``.
+        later when the caller touches ``response.content``. Each read waits at most
+        ``timeout_s``, and a watchdog ends a body still trickling in at the deadline.
         """
         self.limiter.wait()
+        request.extensions["timeout"] = httpx.Timeout(deadline.cap(self.config.timeout_s)).as_dict()
         response = self._http.send(request, stream=True)
+        watchdog = Watchdog(response)
+        watchdog.arm(deadline.remaining())
         try:
             response.read()
+        except httpx.HTTPError:
+            if watchdog.fired:
+                raise httpx.ReadTimeout("deadline passed", request=request) from None
+            raise
         finally:
+            watchdog.cancel()
             response.close()
         if response.status_code in RETRY_STATUSES:
             raise _RetryableStatus(response)

@@ -9,6 +9,7 @@ import typer
 
 from agent.cli.commands.index import IngestProgress, JsonFlag, open_index, print_report
 from agent.cli.console import UsageError, make_progress, parse_day, print_json
+from agent.cli.locking import NoWaitFlag, writing
 from store.ingest import IngestReport, ingest_papers
 from store.papers import Paper
 
@@ -21,8 +22,14 @@ def _settings(ctx: typer.Context):  # type: ignore[no-untyped-def]
     return state(ctx).settings
 
 
-def _ingest(ctx: typer.Context, papers: list[Paper], json_out: bool, fetched: dict[str, object]) -> None:
-    with open_index(ctx) as index, IngestProgress(enabled=not json_out) as progress:
+def _ingest(
+    ctx: typer.Context, papers: list[Paper], json_out: bool, fetched: dict[str, object], no_wait: bool
+) -> None:
+    with (
+        open_index(ctx) as index,
+        IngestProgress(enabled=not json_out) as progress,
+        writing(index, "fetch", no_wait=no_wait),
+    ):
         report = ingest_papers(index, papers, IngestReport(), on_progress=progress)
         total = index.catalog.count_papers()
     if json_out:
@@ -38,6 +45,7 @@ def fetch_hf(
     since: Annotated[str | None, typer.Option("--since", help="First listing day.")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Last listing day (default today).")] = None,
     json_out: JsonFlag = False,
+    no_wait: NoWaitFlag = False,
 ) -> None:
     """Hugging Face Daily Papers for a day or a range of days."""
     from store.sources.fetch_hf import days_between, fetch_hf_days
@@ -63,7 +71,7 @@ def fetch_hf(
             papers.extend(found)
             per_day[listing_day.isoformat()] = len(found)
             bar.update(task, advance=1, rate=f"{len(papers):,} papers")
-    _ingest(ctx, papers, json_out, {"source": "hf", "days": per_day})
+    _ingest(ctx, papers, json_out, {"source": "hf", "days": per_day}, no_wait)
 
 
 @fetch_app.command("arxiv")
@@ -74,6 +82,7 @@ def fetch_arxiv(
     until: Annotated[str | None, typer.Option("--until", help="Last submission day.")] = None,
     max_results: Annotated[int | None, typer.Option("--max", min=1, help="Stop after this many.")] = None,
     json_out: JsonFlag = False,
+    no_wait: NoWaitFlag = False,
 ) -> None:
     """arXiv API listing of a category since a day, page by page."""
     from store.sources.fetch_arxiv import fetch_arxiv as fetch_pages
@@ -93,7 +102,7 @@ def fetch_arxiv(
                 bar.update(task, advance=len(page), rate=f"{len(papers):,} papers")
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    _ingest(ctx, papers, json_out, {"source": "arxiv", "category": category, "papers": len(papers)})
+    _ingest(ctx, papers, json_out, {"source": "arxiv", "category": category, "papers": len(papers)}, no_wait)
 
 
 def register(app: typer.Typer) -> None:

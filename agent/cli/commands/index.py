@@ -20,6 +20,7 @@ from agent.cli.console import (
     print_json,
     status,
 )
+from agent.cli.locking import NoWaitFlag, writing
 from store.index import Index
 from store.ingest import IngestReport, Progress, ingest_papers, load_files
 from store.papers import Paper
@@ -93,6 +94,7 @@ def ingest(
         int | None, typer.Option("--year", help="Year of HF listing pages (their date lines have none).")
     ] = None,
     json_out: JsonFlag = False,
+    no_wait: NoWaitFlag = False,
 ) -> None:
     """Parse paper files and add them to the index (safe to re-run)."""
     if year is not None and not 1990 <= year <= 2100:
@@ -100,7 +102,8 @@ def ingest(
     with open_index(ctx) as index, IngestProgress(enabled=not json_out) as progress:
         report = IngestReport()
         papers = load_files(paths, report, year=year, on_progress=progress)
-        ingest_papers(index, papers, report, on_progress=progress)
+        with writing(index, "ingest", no_wait=no_wait):  # one writer per data dir
+            ingest_papers(index, papers, report, on_progress=progress)
         total = index.catalog.count_papers()
     if json_out:
         for _, reason in report.skipped:  # scripts read stdout; people still see why

@@ -1,0 +1,30 @@
+"""The CLI side of the one-writer rule: take the data dir's writer lock, saying why we wait."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from agent.cli.console import err
+from store.index import Index
+from store.locks import writer_lock
+
+NoWaitFlag = Annotated[
+    bool,
+    typer.Option("--no-wait", help="Fail at once if another process is writing the index."),
+]
+
+
+@contextmanager
+def writing(index: Index, what: str, *, no_wait: bool = False) -> Iterator[None]:
+    """Hold the writer lock for ``index``'s data dir; a second writer waits (or fails with --no-wait)."""
+
+    def say(message: str) -> None:
+        err.print(Text(message, style="yellow"))
+
+    with writer_lock(index.config.index_dir, what, wait=not no_wait, on_wait=say):
+        yield
