@@ -228,7 +228,7 @@ class _Run:
 
     def _fetch(self) -> Generator[BriefEvent, None, list[Paper]]:
         from store.errors import FetchError, SourceError
-        from store.ingest import ingest_papers
+        from store.intake import add_papers
         from store.sources.fetch_hf import days_between, fetch_hf_days
 
         today = self.opts.today or date.today()
@@ -260,11 +260,8 @@ class _Run:
         if not found:
             return []
         yield Stage("ingest", "Indexing fetched papers", len(found))
-        from store.locks import writer_lock
-
-        # the data dir's one-writer rule holds for the brief's fetch too (cron + a manual ingest)
-        with writer_lock(self.index.config.index_dir, "brief fetch", on_wait=logging.getLogger(__name__).warning):
-            ingest_papers(self.index, found)
+        # the same ingest service (and writer lock) as `paperbrief ingest`: cron + a manual ingest
+        add_papers(self.index, found, what="brief fetch", on_wait=logging.getLogger(__name__).warning)
         yield Progressed("ingest", len(found))
         self.fetched = len(found)
         return found

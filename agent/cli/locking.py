@@ -19,12 +19,13 @@ NoWaitFlag = Annotated[
 ]
 
 
+def say_waiting(message: str) -> None:
+    """Why a writer is waiting (another ingest holds the data dir), on stderr."""
+    err.print(Text(message, style="yellow"))
+
+
 @contextmanager
 def writing(index: Index, what: str, *, no_wait: bool = False) -> Iterator[None]:
-    """Hold the writer lock for ``index``'s data dir; a second writer waits (or fails with --no-wait)."""
-
-    def say(message: str) -> None:
-        err.print(Text(message, style="yellow"))
-
-    with writer_lock(index.config.index_dir, what, wait=not no_wait, on_wait=say):
+    """Hold the writer lock for a write that is not an ingest (``index check --repair``)."""
+    with writer_lock(index.config.index_dir, what, wait=not no_wait, on_wait=say_waiting):
         yield

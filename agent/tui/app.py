@@ -233,7 +233,8 @@ class PaperbriefApp(App[None]):
     @work(thread=True, group="ingest", exit_on_error=False)
     def _ingest(self, request: IngestRequest) -> None:
         """Parse or fetch, then index, in the background; progress goes to every status bar."""
-        from store.ingest import IngestReport, Progress, ingest_papers, load_files
+        from store.ingest import IngestReport, Progress, load_files
+        from store.intake import add_papers
 
         labels = {"parse": "parsing files", "embed": "indexing papers", "index": "building BM25"}
 
@@ -254,14 +255,11 @@ class PaperbriefApp(App[None]):
                     config = self.settings.store_config().http
                     days = [request.day] if request.day else []
                     papers = [p for _, found in fetch_hf_days(config, days) for p in found]
-                from store.locks import writer_lock
-
                 def waiting(message: str) -> None:
                     self.post_message(self.IngestProgress(f"⟳ ingest: {message}"))
 
-                # the same writer lock as the CLI's ingest: never two writers on one data dir
-                with writer_lock(index.config.index_dir, "tui ingest", on_wait=waiting):
-                    ingest_papers(index, papers, report, on_progress=progress)
+                # the same service (and writer lock) as the CLI's ingest
+                add_papers(index, papers, what="tui ingest", report=report, on_wait=waiting, on_progress=progress)
                 total = index.catalog.count_papers()
         except Exception as exc:
             log.warning("ingest failed", exc_info=True)

@@ -9,8 +9,8 @@ import typer
 
 from agent.cli.commands.index import IngestProgress, JsonFlag, open_index, print_report
 from agent.cli.console import UsageError, make_progress, parse_day, print_json
-from agent.cli.locking import NoWaitFlag, writing
-from store.ingest import IngestReport, ingest_papers
+from agent.cli.locking import NoWaitFlag, say_waiting
+from store.intake import add_papers
 from store.papers import Paper
 
 fetch_app = typer.Typer(help="Fetch papers from Hugging Face or arXiv and ingest them.", no_args_is_help=True)
@@ -25,12 +25,10 @@ def _settings(ctx: typer.Context):  # type: ignore[no-untyped-def]
 def _ingest(
     ctx: typer.Context, papers: list[Paper], json_out: bool, fetched: dict[str, object], no_wait: bool
 ) -> None:
-    with (
-        open_index(ctx) as index,
-        IngestProgress(enabled=not json_out) as progress,
-        writing(index, "fetch", no_wait=no_wait),
-    ):
-        report = ingest_papers(index, papers, IngestReport(), on_progress=progress)
+    with open_index(ctx) as index, IngestProgress(enabled=not json_out) as progress:
+        report = add_papers(
+            index, papers, what="fetch", wait=not no_wait, on_wait=say_waiting, on_progress=progress
+        )
         total = index.catalog.count_papers()
     if json_out:
         print_json({"fetched": fetched, **report.to_json(), "papers_in_index": total})

@@ -20,9 +20,10 @@ from agent.cli.console import (
     print_json,
     status,
 )
-from agent.cli.locking import NoWaitFlag, writing
+from agent.cli.locking import NoWaitFlag, say_waiting
 from store.index import Index
-from store.ingest import IngestReport, Progress, ingest_papers, load_files
+from store.ingest import IngestReport, Progress
+from store.intake import add_files
 from store.papers import Paper
 from store.retrieve import search as hybrid_search
 
@@ -100,10 +101,7 @@ def ingest(
     if year is not None and not 1990 <= year <= 2100:
         raise UsageError(f"--year {year} is not a plausible listing year")
     with open_index(ctx) as index, IngestProgress(enabled=not json_out) as progress:
-        report = IngestReport()
-        papers = load_files(paths, report, year=year, on_progress=progress)
-        with writing(index, "ingest", no_wait=no_wait):  # one writer per data dir
-            ingest_papers(index, papers, report, on_progress=progress)
+        report = add_files(index, paths, year=year, wait=not no_wait, on_wait=say_waiting, on_progress=progress)
         total = index.catalog.count_papers()
     if json_out:
         for _, reason in report.skipped:  # scripts read stdout; people still see why
