@@ -7,13 +7,15 @@ the same thing everywhere and every model call lands in the call log.
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
-from agent.ask.pipeline import AskOptions
 from agent.errors import ConfigError
 from agent.llm.base import LLM, LLMError
-from agent.llm.calllog import CallLog, LoggedLLM
 from agent.settings import Settings
 from store.index import Index
+
+if TYPE_CHECKING:  # ``open_index`` serves ``search`` too, which never loads the ask pipeline
+    from agent.ask.pipeline import AskOptions
 
 
 def open_index(settings: Settings) -> Index:
@@ -22,6 +24,7 @@ def open_index(settings: Settings) -> Index:
 
 def build_llm(settings: Settings, model: str | None = None, *, check_model: bool = True) -> LLM:
     """The configured model wrapped with the call log; a bad model or GGUF is a ``ConfigError``."""
+    from agent.llm.calllog import CallLog, LoggedLLM
     from agent.llm.factory import make_llm
     from agent.llm.local import LocalLLM, check_gguf
 
@@ -36,6 +39,8 @@ def build_llm(settings: Settings, model: str | None = None, *, check_model: bool
 
 def ask_options(settings: Settings, *, k: int, since: date | None, until: date | None) -> AskOptions:
     """Ask options from the settings plus the per-command flags (ask, batch and the TUI agree)."""
+    from agent.ask.pipeline import AskOptions
+
     return AskOptions(
         k=k,
         since=since,

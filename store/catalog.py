@@ -16,9 +16,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from store.chunking import Chunk
 from store.papers import Paper, title_key
+
+if TYPE_CHECKING:  # chunking pulls in langchain's splitter; the catalog only passes chunks through
+    from store.chunking import Chunk
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS papers (

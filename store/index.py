@@ -12,11 +12,11 @@ import uuid
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from store.bm25 import Bm25Index, load_or_build
 from store.catalog import Catalog
 from store.config import StoreConfig
 
 if TYPE_CHECKING:
+    from store.bm25 import Bm25Index
     from store.embeddings import VectorEmbeddings
     from store.vectors import VectorStore
 
@@ -63,6 +63,8 @@ class Index:
 
     def bm25(self) -> Bm25Index:
         """BM25 in step with the catalog (rebuilt when the catalog moved since the last save)."""
+        from store.bm25 import load_or_build
+
         cached: Bm25Index | None = self.__dict__.get("_bm25")
         if cached is None or cached.generation != self.catalog.generation:
             cached = load_or_build(self.catalog, self.config.bm25_dir)

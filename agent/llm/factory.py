@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent.llm.base import LLM, LLMError
 from agent.llm.local import LocalLLM
-from agent.llm.openai_compat import DEFAULT_MODEL, OpenAICompatLLM
 from agent.llm.retry import RetryPolicy
 from agent.settings import Settings
+
+if TYPE_CHECKING:
+    from agent.llm.openai_compat import OpenAICompatLLM
 
 #: How many available model ids an "unknown model" error lists.
 _SHOWN_MODELS = 8
@@ -45,6 +48,9 @@ def make_llm(
                 "OPENAI_BASE_URL, or pass a .gguf file to use a local model"
             )
         return LocalLLM(settings.gguf, context_window=settings.context_window)
+    # imported here: ``openai`` costs about a second of start-up, paid only by a remote model
+    from agent.llm.openai_compat import DEFAULT_MODEL, OpenAICompatLLM
+
     llm = OpenAICompatLLM(
         chosen or DEFAULT_MODEL,
         base_url=settings.openai_base_url,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import TaskID
@@ -20,10 +20,11 @@ from agent.cli.console import (
     print_json,
     status,
 )
-from store.index import Index
-from store.ingest import IngestReport, Progress, ingest_papers, load_files
-from store.papers import Paper
-from store.retrieve import search as hybrid_search
+
+if TYPE_CHECKING:  # the store (bm25s, numpy, chunking) loads inside the commands that use it
+    from store.index import Index
+    from store.ingest import IngestReport, Progress
+    from store.papers import Paper
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 SinceOpt = Annotated[str | None, typer.Option("--since", help="First listing day, YYYY-MM-DD.")]
@@ -97,6 +98,8 @@ def ingest(
     """Parse paper files and add them to the index (safe to re-run)."""
     if year is not None and not 1990 <= year <= 2100:
         raise UsageError(f"--year {year} is not a plausible listing year")
+    from store.ingest import IngestReport, ingest_papers, load_files
+
     with open_index(ctx) as index, IngestProgress(enabled=not json_out) as progress:
         report = IngestReport()
         papers = load_files(paths, report, year=year, on_progress=progress)
@@ -209,6 +212,8 @@ def search(
     json_out: JsonFlag = False,
 ) -> None:
     """Hybrid (BM25 + dense) search over the indexed papers."""
+    from store.retrieve import search as hybrid_search
+
     lo, hi = parse_window(since, until)
     if not query.strip():
         raise UsageError("the search query is empty")
