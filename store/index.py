@@ -62,14 +62,22 @@ class Index:
         return make_embeddings(self.config.embedding)
 
     def bm25(self) -> Bm25Index:
-        """BM25 in step with the catalog (rebuilt when the catalog moved since the last save)."""
-        from store.bm25 import load_or_build
+        """BM25 in step with the catalog (brought up to date when the catalog moved since the last save)."""
+        from store.bm25 import load, refresh
 
         cached: Bm25Index | None = self.__dict__.get("_bm25")
-        if cached is None or cached.generation != self.catalog.generation:
-            cached = load_or_build(self.catalog, self.config.bm25_dir)
+        generation = self.catalog.generation
+        if cached is None or cached.generation != generation:
+            cached = load(self.config.bm25_dir)  # no lock, no catalog scan when already in step
+            if cached is None or cached.generation != generation:
+                cached = refresh(self.catalog, self.config.bm25_dir)
             self.__dict__["_bm25"] = cached
         return cached
+
+    def dense_coverage(self) -> float:
+        """Share of chunks whose vector is written (1.0 for an empty index): what dense search sees."""
+        embedded, total = self.catalog.dense_coverage()
+        return round(embedded / total, 4) if total else 1.0
 
     def stats(self) -> dict[str, object]:
         first, last = self.catalog.listing_range()
@@ -78,6 +86,7 @@ class Index:
             "papers": self.catalog.count_papers(),
             "chunks": self.catalog.count_chunks(),
             "vectors": self.vectors.count(),
+            "dense_coverage": self.dense_coverage(),
             "collection": self.collection_name,
             "embedding_model": self.config.embedding.model_id,
             "chroma": (

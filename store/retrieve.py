@@ -91,21 +91,12 @@ def _per_paper(chunk_scores: list[tuple[str, str, float]], limit: int) -> dict[s
 
 
 def bm25_signal(index: Index, query: str, n: int, allowed: set[str] | None) -> dict[str, tuple[float, str]]:
-    bm = index.bm25()
-    scores = bm.scores(query)
-    if scores.size == 0:
-        return {}
-    if allowed is not None:
-        mask = np.fromiter((pid in allowed for pid in bm.paper_ids), dtype=bool, count=len(bm.paper_ids))
-        scores = np.where(mask, scores, 0.0)
-    take = min(len(scores), n * 4)
-    top = np.argpartition(-scores, take - 1)[:take] if take < len(scores) else np.arange(len(scores))
-    rows = [(bm.chunk_ids[i], bm.paper_ids[i], float(scores[i])) for i in top if scores[i] > 0]
+    rows = index.bm25().top(query, n * 4, allowed)
     return _per_paper(rows, n)
 
 
 def dense_signal(index: Index, query: str, n: int, allowed: set[str] | None) -> dict[str, tuple[float, str]]:
-    if index.vectors.count() == 0:
+    if index.catalog.dense_coverage()[0] == 0:  # lexical-only so far: don't even open Chroma or the model
         return {}
     vector = index.embedder.embed([query])[0]
     if allowed is not None and len(allowed) <= _DENSE_FILTER_LIMIT:

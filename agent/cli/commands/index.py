@@ -54,14 +54,21 @@ class IngestProgress:
         self.bar.__exit__(None, None, None)
 
     def __call__(self, tick: Progress) -> None:
-        labels = {"parse": "Parsing files", "embed": "Indexing papers", "index": "Building BM25"}
+        labels = {
+            "parse": "Parsing files",
+            "catalog": "Cataloguing papers",
+            "index": "Updating BM25",
+            "embed": "Embedding chunks",
+        }
         if tick.stage not in self.tasks:
             self.started = time.perf_counter()
             self.tasks[tick.stage] = self.bar.add_task(labels[tick.stage], total=tick.total, rate="")
         elapsed = max(time.perf_counter() - self.started, 1e-6)
         rate = ""
-        if tick.stage == "embed" and tick.chunks:
-            rate = f"{tick.chunks / elapsed:,.0f} chunks/s · {tick.chunks:,} chunks"
+        if tick.stage == "catalog" and tick.done:
+            rate = f"{tick.done / elapsed:,.0f} papers/s · searchable as they land"
+        elif tick.stage == "embed" and tick.chunks:
+            rate = f"{tick.chunks / elapsed:,.1f} chunks/s · {tick.chunks:,} chunks"
         self.bar.update(self.tasks[tick.stage], completed=tick.done, total=tick.total, rate=rate)
 
 
@@ -82,6 +89,8 @@ def print_report(report: IngestReport, total: int) -> None:
     table.add_row("unchanged", f"{report.unchanged:,}")
     table.add_row("skipped files", f"{len(report.skipped):,}")
     table.add_row("chunks embedded", f"{report.chunks_written:,}")
+    if report.chunks_pending:
+        table.add_row("chunks without vectors", f"{report.chunks_pending:,} (`paperbrief index embed`)")
     table.add_row("papers in index", f"{total:,}")
     table.add_row("time", f"{report.seconds:.1f} s")
     err.print(table)
@@ -93,9 +102,19 @@ def ingest(
     year: Annotated[
         int | None, typer.Option("--year", help="Year of HF listing pages (their date lines have none).")
     ] = None,
+    lexical_only: Annotated[
+        bool,
+        typer.Option(
+            "--lexical-only",
+            help="Catalog and BM25 only (minutes for a big dump); `paperbrief index embed` adds the vectors later.",
+        ),
+    ] = False,
     json_out: JsonFlag = False,
 ) -> None:
-    """Parse paper files and add them to the index (safe to re-run)."""
+    """Parse paper files and add them to the index (safe to re-run).
+
+    Papers are searchable by keyword as soon as they are catalogued; their vectors follow in the same run.
+    """
     if year is not None and not 1990 <= year <= 2100:
         raise UsageError(f"--year {year} is not a plausible listing year")
     from store.ingest import IngestReport, ingest_papers, load_files
@@ -103,7 +122,7 @@ def ingest(
     with open_index(ctx) as index, IngestProgress(enabled=not json_out) as progress:
         report = IngestReport()
         papers = load_files(paths, report, year=year, on_progress=progress)
-        ingest_papers(index, papers, report, on_progress=progress)
+        ingest_papers(index, papers, report, on_progress=progress, lexical_only=lexical_only)
         total = index.catalog.count_papers()
     if json_out:
         for _, reason in report.skipped:  # scripts read stdout; people still see why
@@ -222,9 +241,16 @@ def search(
             raise UsageError("the index is empty: run `paperbrief ingest PATH...` first")
         with status("Searching…", disable=json_out):
             hits = hybrid_search(index, query, k=k, since=lo, until=hi)
+        coverage = index.dense_coverage()
     if json_out:
-        print_json([h.to_json() for h in hits])
+        print_json({"query": query, "dense_coverage": coverage, "hits": [h.to_json() for h in hits]})
         return
+    if coverage < 1.0:
+        err.print(
+            f"Dense vectors cover {coverage:.0%} of the index; the rest is found by keywords only "
+            "(`paperbrief index embed` fills them in).",
+            highlight=False,
+        )
     if not hits:
         err.print("No matching papers.")
         return
