@@ -31,7 +31,7 @@ from store.papers import Paper, dedupe, merge_papers
 
 SUFFIXES = (".txt", ".json", ".jsonl", ".ndjson", ".csv", ".xml", ".atom")
 BATCH_PAPERS = 256
-EMBED_BATCH = 512  # chunks embedded, upserted and marked per step of embed_pending
+EMBED_BATCH = 256  # chunks embedded, upserted and marked per step of embed_pending
 
 
 @dataclass
