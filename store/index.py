@@ -16,6 +16,8 @@ from store.catalog import Catalog
 from store.config import StoreConfig
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from store.bm25 import Bm25Index
     from store.embeddings import VectorEmbeddings
     from store.vectors import VectorStore
@@ -42,6 +44,11 @@ class Index:
         from store.vectors import VectorStore
 
         return VectorStore(self.config, self.collection_name)
+
+    @cached_property
+    def query_vectors(self) -> dict[str, np.ndarray]:
+        """Query vectors embedded ahead of time (a batch's questions, in one batched call)."""
+        return {}
 
     @property
     def collection_name(self) -> str:

@@ -55,3 +55,17 @@ def test_papers_list_touches_only_the_catalog(tmp_path: Path) -> None:
     loaded = _loaded(["papers", "list", "--json"], tmp_path)
     assert "pydantic_settings" in loaded  # the command ran and read its settings
     assert not loaded & {*HEAVY, "bm25s", "numpy"}, sorted(loaded & {*HEAVY, "bm25s", "numpy"})
+
+
+def test_lexical_only_index_never_opens_chroma_or_the_model(tmp_path: Path) -> None:
+    from tests.support.papers_fixture import write_jsonl
+
+    src = write_jsonl(tmp_path / "p.jsonl")
+    data = tmp_path / "data"
+    ingest = _loaded(["ingest", str(src), "--lexical-only", "--json"], data)
+    assert "bm25s" in ingest  # it really indexed
+    search = _loaded(["search", "coral reef bleaching", "--json"], data)
+    assert "bm25s" in search
+    dense = {"chromadb", "onnxruntime", "tokenizers", "openai"}
+    assert not (ingest | search) & dense, sorted((ingest | search) & dense)
+    assert "langchain_core" not in search  # ingest chunks with langchain's splitter; search doesn't

@@ -54,8 +54,11 @@ from store.bm25 import Bm25Index
 from store.catalog import Catalog
 from store.errors import StoreError
 from store.index import Index
+from store.retrieve import embed_queries
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from store.embeddings import VectorEmbeddings
     from store.vectors import VectorStore
 
@@ -110,6 +113,10 @@ class WorkerIndex(Index):
     @cached_property
     def embedder(self) -> VectorEmbeddings:
         return self._shared.embedder
+
+    @cached_property
+    def query_vectors(self) -> dict[str, np.ndarray]:
+        return self._shared.query_vectors
 
     def bm25(self) -> Bm25Index:
         with self._lock:
@@ -274,6 +281,7 @@ class BatchRun:
         started = time.perf_counter()
         if self.jobs:
             warm_up(self.index, self.llm)
+            embed_queries(self.index, [job.question for job in self.jobs])  # one batched call, not one per job
         self.load_s = time.perf_counter() - started
         self.stats = BatchStats(total=len(self.jobs))
         for job in self.jobs:
