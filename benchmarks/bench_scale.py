@@ -168,7 +168,7 @@ def _search(data_dir: Path) -> dict[str, Any]:
 def _day(base_dir: Path, day: Path) -> dict[str, Any]:
     """Add the held-out day to a copy of the base index; then rebuild its BM25 from scratch."""
     from store.bm25 import refresh
-    from store.ingest import ingest_paths
+    from store.ingest import Progress, ingest_paths
 
     work = CACHE / "day-copy"
     shutil.rmtree(work, ignore_errors=True)
@@ -176,9 +176,12 @@ def _day(base_dir: Path, day: Path) -> dict[str, Any]:
     try:
         with _index(work) as index:
             marks: dict[str, float] = {}
+
+            def tick(p: Progress) -> None:
+                marks.setdefault(p.stage, time.perf_counter())
+
             start = time.perf_counter()
-            report = ingest_paths(index, [day], lexical_only=True,
-                                  on_progress=lambda p: marks.setdefault(p.stage, time.perf_counter()))
+            report = ingest_paths(index, [day], lexical_only=True, on_progress=tick)
             done = time.perf_counter()
             segments = len(index.bm25().segments)
             shutil.rmtree(index.config.bm25_dir)

@@ -244,7 +244,8 @@ class PaperbriefApp(App[None]):
         """Parse or fetch, then index, in the background; progress goes to every status bar."""
         from store.ingest import IngestReport, Progress, ingest_papers, load_files
 
-        labels = {"parse": "parsing files", "embed": "indexing papers", "index": "building BM25"}
+        labels = {"parse": "parsing files", "catalog": "cataloguing papers", "index": "updating BM25",
+                  "embed": "embedding chunks"}
 
         def progress(tick: Progress) -> None:
             self.post_message(self.IngestProgress(f"⟳ ingest: {labels.get(tick.stage, tick.stage)} "

@@ -48,14 +48,14 @@ def fetch_hf(
     if (day is None) == (since is None):
         raise UsageError("give exactly one of --date D or --since D [--until D]")
     if day is not None:
-        days = [parse_day(day, "--date")]
+        days: list[date | None] = [parse_day(day, "--date")]
     else:
         lo = parse_day(since, "--since")
         hi = parse_day(until, "--until") or date.today()
         assert lo is not None
         if lo > hi:
             raise UsageError(f"--since {lo} is after --until {hi}")
-        days = days_between(lo, hi)
+        days = list(days_between(lo, hi))
     config = _settings(ctx).store_config().http
     papers: list[Paper] = []
     per_day: dict[str, int] = {}
