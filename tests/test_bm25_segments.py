@@ -106,3 +106,23 @@ def test_window_filter_and_broken_manifest(catalog: Catalog, tmp_path: Path) -> 
     assert bm25.load(directory) is None
     rebuilt = bm25.refresh(catalog, directory)
     assert rebuilt.size == catalog.count_chunks()
+
+
+def test_catalog_from_before_lexical_first_keeps_its_vectors(tmp_path: Path) -> None:
+    """An old catalog (no ``embedded``/``added`` columns) opens as fully embedded and indexes as one segment."""
+    import sqlite3
+
+    path = tmp_path / "catalog.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.executescript(
+            "CREATE TABLE chunks (id TEXT PRIMARY KEY, paper_id TEXT NOT NULL, seq INTEGER NOT NULL,"
+            " text TEXT NOT NULL);"
+            "INSERT INTO chunks VALUES ('a#0', 'a', 0, 'old axolotl text'), ('b#0', 'b', 0, 'old newt text');"
+        )
+    catalog = Catalog(path)
+    assert catalog.dense_coverage() == (2, 2) and catalog.count_pending() == 0
+    index = bm25.refresh(catalog, tmp_path / "bm25")
+    assert [pid for _, pid, _ in index.top("axolotl", 5)] == ["a"]
+    _put(catalog, _papers(0, 3, seed=3))
+    assert catalog.count_pending() == 3  # new chunks wait for their vectors
+    assert len(bm25.refresh(catalog, tmp_path / "bm25").segments) == 2
