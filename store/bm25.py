@@ -145,7 +145,8 @@ class Bm25Index:
         """The ``n`` best chunks as (chunk id, paper id, score), best first; only papers in ``allowed``.
 
         Work is proportional to the postings of the query's terms, never to the corpus:
-        a date filter is applied to the scored candidates, best first.
+        a date filter keeps the matched rows of allowed papers (one vectorised membership
+        test per segment) before the best are picked.
         """
         terms = tokenize([query])[0] if query.strip() else []
         if not terms or n <= 0:
@@ -157,6 +158,7 @@ class Bm25Index:
             for t, p in zip(terms, seg_hits, strict=True):
                 if p is not None:
                     df[t] = df.get(t, 0) + len(p[0])
+        wanted = np.array(sorted(allowed), dtype=str) if allowed is not None else None
         values: list[np.ndarray] = []
         where: list[np.ndarray] = []
         for si, (seg, seg_hits) in enumerate(zip(self.segments, hits, strict=True)):
@@ -172,24 +174,20 @@ class Bm25Index:
             if seg.masked:
                 scores[list(seg.masked)] = 0.0
             nz = np.flatnonzero(scores > 0)
+            if wanted is not None:  # a date window: only matched rows are checked, never the whole segment
+                nz = nz[np.isin(np.asarray(seg.paper_ids[nz]), wanted)]
             values.append(scores[nz])
             where.append((np.int64(si) << 32) | nz.astype(np.int64))
         if not values:
             return []
         flat, keys = np.concatenate(values), np.concatenate(where)
-        if allowed is None and len(flat) > n:  # unfiltered: only the n best need sorting
+        if len(flat) > n:  # only the n best need sorting
             part = np.argpartition(-flat, n - 1)[:n]
             flat, keys = flat[part], keys[part]
-        order = np.argsort(-flat, kind="stable")
         out: list[tuple[str, str, float]] = []
-        for k in order:  # a date filter skips candidates best-first; stops at n
+        for k in np.argsort(-flat, kind="stable"):
             seg, row = self.segments[int(keys[k] >> 32)], int(keys[k] & 0xFFFFFFFF)
-            pid = str(seg.paper_ids[row])
-            if allowed is not None and pid not in allowed:
-                continue
-            out.append((str(seg.chunk_ids[row]), pid, float(flat[k])))
-            if len(out) >= n:
-                break
+            out.append((str(seg.chunk_ids[row]), str(seg.paper_ids[row]), float(flat[k])))
         return out
 
     def scores(self, query: str) -> dict[str, float]:
