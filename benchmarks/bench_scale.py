@@ -49,6 +49,13 @@ BEGIN, END = "<!-- scale:begin -->", "<!-- scale:end -->"
 
 
 def _rss_mb() -> float:
+    """This process's peak RSS (VmHWM: ru_maxrss would carry the forking parent's peak across exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
