@@ -34,6 +34,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -80,10 +81,11 @@ def _child(*args: str) -> list[dict[str, Any]]:
 
 
 def _split(shared: Path) -> tuple[Path, Path, int]:
-    """The dump as base (all but the newest ~HOLDOUT papers) and day files in the cache."""
-    base, day = CACHE / "base.jsonl", CACHE / "day.jsonl"
+    """The dump as base (all but the newest ~HOLDOUT papers) and day files, in the temp dir (not the repo)."""
+    where = Path(tempfile.gettempdir()) / "paperbrief-bench-scale"
+    base, day = where / "base.jsonl", where / "day.jsonl"
     if not base.exists() or not day.exists():
-        CACHE.mkdir(parents=True, exist_ok=True)
+        where.mkdir(parents=True, exist_ok=True)
         with gzip.open(shared / DUMP, "rt", encoding="utf-8") as fh:
             rows = [json.loads(line) for line in fh if line.strip()]
         rows.sort(key=lambda r: (str(r.get("first_seen_date") or ""), str(r["id"])))
