@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from agent.ask.pipeline import AskOptions
 from agent.errors import ConfigError
 from agent.llm.base import LLM, LLMError
-from agent.llm.calllog import CallLog, LoggedLLM
 from agent.settings import Settings
 from store.index import Index
+
+if TYPE_CHECKING:  # ``open_index`` serves ``search`` too, which never loads the ask pipeline
+    from agent.ask.pipeline import AskOptions
 
 
 def open_index(settings: Settings) -> Index:
@@ -24,6 +26,7 @@ def open_index(settings: Settings) -> Index:
 
 def build_llm(settings: Settings, model: str | None = None, *, check_model: bool = True) -> LLM:
     """The configured model wrapped with the call log; a bad model or GGUF is a ``ConfigError``."""
+    from agent.llm.calllog import CallLog, LoggedLLM
     from agent.llm.factory import make_llm
     from agent.llm.local import LocalLLM, check_gguf
 
@@ -52,6 +55,8 @@ def ask_options(
     a prompt set under test (evals).
     """
     scope = frozenset(paper_ids)
+    from agent.ask.pipeline import AskOptions
+
     return AskOptions(
         k=k,
         since=since,

@@ -1,10 +1,10 @@
 """Batch throughput: questions per minute at concurrency 1, 4 and 16, and with the local model.
 
-The API rows run against the loopback OpenAI-compatible server from the tests with a
+The API rows run against the benchmarks' own loopback model (``loopback_model.py``) with a
 fixed delay before every reply (a stand-in for a hosted model's latency), so they
 measure what the batch runner adds on top of the model: retrieval, threading,
 writing. The index is real: 1,000 arXiv abstracts from ``../shared`` (or the test
-fixture papers without it), built once into ``benchmarks/.cache/batch``. Each
+synthetic papers without it), built once into ``benchmarks/.cache/batch``. Each
 question is a paper's title turned into a question, so retrieval finds something
 relevant and every question reaches the model.
 
@@ -49,9 +49,23 @@ def _corpus(shared: Path | None) -> tuple[Path, str]:
         sample = shared / "data" / "arxiv_daily_cs" / "sample_first1000.jsonl"
         if sample.is_file():
             return sample, "arxiv1000"
-    from tests.support.papers_fixture import PAPERS, write_jsonl
+    return _write_fixture(CACHE / "fixture" / "papers.jsonl"), "fixture"
 
-    return write_jsonl(CACHE / "fixture" / "papers.jsonl", PAPERS), "fixture"
+
+def _write_fixture(path: Path, n: int = 24) -> Path:
+    """A small corpus when ../shared is absent: distinct synthetic abstracts, enough to batch over."""
+    topics = ["contrastive learning", "speculative decoding", "coral reef forecasting", "protein folding",
+              "graph neural networks", "robot grasping", "speech recognition", "code generation"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(n):
+            topic = topics[i % len(topics)]
+            fh.write(json.dumps({
+                "id": f"2501.{i + 1:05d}", "title": f"A study of {topic}, part {i // len(topics) + 1}",
+                "abstract": f"We study {topic} and report results on standard benchmarks for {topic}.",
+                "authors": ["A. Author"], "date": f"2025-03-{10 + i % 5:02d}",
+            }) + "\n")
+    return path
 
 
 def _questions(corpus: Path, n: int) -> list[Job]:
@@ -75,19 +89,12 @@ def _measure(jobs: list[Job], index: Index, llm: LLM, settings: Settings, concur
     return stats
 
 
-def _quiet(server: Any) -> None:
-    """The client closes each stream once it has the answer; don't print the server's resets."""
-    httpd = getattr(server, "_httpd", None)
-    if httpd is not None:
-        httpd.handle_error = lambda request, client_address: None
-
-
 def _row(setting: str, value: float, unit: str = "questions/min") -> dict[str, Any]:
     return {"benchmark": BENCH, "setting": setting, "value": round(value, 2), "unit": unit}
 
 
 def run(shared: Path | None) -> list[dict[str, Any]]:
-    from tests.support.openai_server import OpenAIServer, Reply
+    from benchmarks.loopback_model import LoopbackModel
 
     corpus, name = _corpus(shared)
     data_dir = CACHE / name / "data"
@@ -98,8 +105,7 @@ def run(shared: Path | None) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         jobs = _questions(corpus, API_QUESTIONS)
         where = f"{papers:,} papers, {len(jobs)} questions, loopback API {DELAY_S:g} s/request"
-        with OpenAIServer(default=Reply(text=REPLY, delay_s=DELAY_S), models=("gpt-test",)) as server:
-            _quiet(server)
+        with LoopbackModel(REPLY, delay_s=DELAY_S, models=("gpt-test",)) as server:
             settings = load_settings(
                 data_dir=data_dir, openai_base_url=server.url, openai_api_key="sk-bench", model="gpt-test"
             )

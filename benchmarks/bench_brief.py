@@ -7,9 +7,9 @@ For each: wall time cold (empty TL;DR cache) and warm (same window again), LLM c
 and tokens per paper, the pipeline's own overhead (wall time with no model request
 in flight, from the brief's call intervals), time per stage, and the peak memory of
 the process that made the brief. Every brief runs in its own child process so peak
-memory is its own. The loopback model answers like the tests' fake
-(``tests/brief_fake.py``) at hosted-model speed: ``API_DELAY_S`` before the first
-token, then ``API_MS_PER_TOKEN`` per completion token, ``settings.concurrency`` requests at a time.
+memory is its own. The loopback model (``benchmarks/loopback_model.py`` answering with
+``benchmarks/brief_model.py``) replies in each prompt's format at hosted-model speed: ``API_DELAY_S`` before the first
+token, then ``API_MS_PER_TOKEN`` per completion word, ``settings.concurrency`` requests at a time.
 It also times the two ways to get paper vectors (read back from Chroma, or re-embed).
 """
 
@@ -164,12 +164,11 @@ def _seeds() -> list[dict[str, object]]:
 def _arxiv() -> list[dict[str, object]]:
     from agent.runtime import build_llm
     from agent.settings import load_settings
-    from tests.support.brief_fake import FakeBriefModel
-    from tests.support.openai_server import OpenAIServer
+    from benchmarks.brief_model import brief_reply
+    from benchmarks.loopback_model import LoopbackModel
 
-    fake = FakeBriefModel(delay_s=API_DELAY_S, ms_per_token=API_MS_PER_TOKEN)
-    with OpenAIServer(respond=fake, models=("gpt-bench",)) as server:
-        settings = load_settings(data_dir=ARXIV_DIR, openai_base_url=server.url, openai_api_key="sk-bench",
+    with LoopbackModel(brief_reply, delay_s=API_DELAY_S, ms_per_token=API_MS_PER_TOKEN) as fake:
+        settings = load_settings(data_dir=ARXIV_DIR, openai_base_url=fake.url, openai_api_key="sk-bench",
                                  model="gpt-bench")
         rows = _brief_rows("arxiv", ARXIV_DIR, lambda: build_llm(settings))
         note = (f"; loopback model: {API_DELAY_S:.1f} s + {API_MS_PER_TOKEN:.0f} ms/token, "

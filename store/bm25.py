@@ -1,18 +1,34 @@
-"""Lexical search over the same chunks as the dense index, with bm25s.
+"""Lexical search over the same chunks as the dense index: bm25s segments with one global IDF.
 
-bm25s has no incremental updates, so the index is rebuilt from the catalog's chunk
-table whenever the catalog's ``generation`` moved (a rebuild of 10k chunks takes well
-under a second). The saved index records the generation it was built from; a stale
-or half-written one is simply rebuilt, which is what keeps BM25 in step with Chroma
-even after a crash. Saves go to a fresh folder that is renamed into place.
+bm25s has no incremental add, and rebuilding 100k chunks for every day of new papers
+costs the corpus, not the day. So the index is a short list of immutable *segments*,
+each a bm25s index over the chunks that a range of catalog generations added
+(``lo < added <= hi``). Bringing it in step with the catalog:
+
+* chunks added since the saved generation become one new segment (cost ∝ the day);
+* chunks deleted or replaced since are masked out of their old segment (a count
+  per segment finds which ones changed, so untouched segments cost one query);
+* more than ``MAX_SEGMENTS`` segments, or a segment mostly masked, are merged or
+  rebuilt, cheapest first, so queries stay fast and the work stays amortised.
+
+Scores are made comparable across segments by swapping each segment's baked-in IDF
+for the IDF over all segments (bm25s stores ``idf * tf-part`` per posting, and the
+number of postings of a term is its document frequency), so a small new segment ranks
+like the rest. Segments are written to fresh folders and named by a manifest that is
+replaced atomically, under a file lock; anything unreadable is simply rebuilt from the
+catalog, which is what keeps BM25 in step with Chroma even after a crash. The arrays
+are memory-mapped, so a search process loads a 75k-paper index in milliseconds.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
 import shutil
-import tempfile
+import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -20,12 +36,15 @@ from pathlib import Path
 import bm25s
 import numpy as np
 import Stemmer
+from filelock import FileLock
 
 from store.catalog import Catalog
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG
-_STATE = "state.json"
+_MANIFEST = "manifest.json"
+MAX_SEGMENTS = 8
+_MASKED_REBUILD = 0.3  # rebuild a segment once this share of its rows is gone
 
 
 @lru_cache(maxsize=1)
@@ -40,72 +59,246 @@ def tokenize(texts: list[str]) -> list[list[str]]:
     )
 
 
+def _idf(df: np.ndarray | float, n: int) -> np.ndarray:
+    """bm25s' default (Lucene) IDF."""
+    return np.log1p((n - df + 0.5) / (df + 0.5))
+
+
+@dataclass
+class Segment:
+    """One immutable bm25s index over the chunks added in generations ``(lo, hi]``."""
+
+    name: str
+    lo: int
+    hi: int
+    retriever: bm25s.BM25 | None
+    chunk_ids: np.ndarray  # fixed-width unicode, row order
+    paper_ids: np.ndarray
+    masked: set[int]  # rows deleted or replaced since the segment was built
+
+    @property
+    def rows(self) -> int:
+        return len(self.chunk_ids)
+
+    @property
+    def live(self) -> int:
+        return self.rows - len(self.masked)
+
+    def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(rows, stored scores) of the chunks containing ``term``."""
+        if self.retriever is None:
+            return None
+        col = self.retriever.vocab_dict.get(term)
+        if col is None:
+            return None
+        indptr = self.retriever.scores["indptr"]
+        start, end = int(indptr[col]), int(indptr[col + 1])
+        if start == end:
+            return None
+        return self.retriever.scores["indices"][start:end], self.retriever.scores["data"][start:end]
+
+    @classmethod
+    def build(cls, directory: Path, rows: list[tuple[str, str, str, int]], lo: int, hi: int) -> Segment:
+        """Index ``rows`` (id, paper id, text, added) and save them under a fresh folder."""
+        name = f"seg-{lo}-{hi}-{uuid.uuid4().hex[:8]}"
+        path = directory / name
+        path.mkdir(parents=True)
+        retriever = None
+        if rows:
+            retriever = bm25s.BM25()
+            retriever.index(tokenize([r[2] for r in rows]), show_progress=False)
+            retriever.save(str(path), show_progress=False)
+        chunk_ids = np.array([r[0] for r in rows] or [""], dtype=str)[: len(rows)]
+        paper_ids = np.array([r[1] for r in rows] or [""], dtype=str)[: len(rows)]
+        np.save(path / "chunk_ids.npy", chunk_ids)
+        np.save(path / "paper_ids.npy", paper_ids)
+        return cls(name, lo, hi, retriever, chunk_ids, paper_ids, set())
+
+    @classmethod
+    def load(cls, directory: Path, entry: dict[str, object]) -> Segment:
+        name = str(entry["name"])
+        path = directory / name
+        chunk_ids = np.load(path / "chunk_ids.npy", mmap_mode="r")
+        paper_ids = np.load(path / "paper_ids.npy", mmap_mode="r")
+        retriever = None
+        if len(chunk_ids):
+            retriever = bm25s.BM25.load(str(path), mmap=True, show_progress=False, verbosity=0)
+        masked = {int(i) for i in entry.get("masked", [])}  # type: ignore[attr-defined]
+        return cls(name, int(entry["lo"]), int(entry["hi"]), retriever, chunk_ids, paper_ids, masked)  # type: ignore[call-overload]
+
+    def entry(self) -> dict[str, object]:
+        return {"name": self.name, "lo": self.lo, "hi": self.hi, "rows": self.rows, "masked": sorted(self.masked)}
+
+
 @dataclass
 class Bm25Index:
-    """A bm25s retriever plus the chunk and paper id of each row."""
+    """The segments in generation order, in step with the catalog's ``generation``."""
 
-    retriever: bm25s.BM25 | None
-    chunk_ids: list[str]
-    paper_ids: list[str]
+    segments: list[Segment]
     generation: int
 
-    @classmethod
-    def build(cls, chunk_ids: list[str], paper_ids: list[str], texts: list[str], generation: int) -> Bm25Index:
-        if not texts:
-            return cls(None, [], [], generation)
-        retriever = bm25s.BM25()
-        retriever.index(tokenize(texts), show_progress=False)
-        return cls(retriever, chunk_ids, paper_ids, generation)
+    @property
+    def size(self) -> int:
+        return sum(s.live for s in self.segments)
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every chunk for ``query`` (zeros when no query term is known)."""
-        if self.retriever is None:
-            return np.zeros(0, dtype=np.float32)
-        vocab = self.retriever.vocab_dict
-        terms = [t for t in tokenize([query])[0] if t in vocab]
-        if not terms:
-            return np.zeros(len(self.chunk_ids), dtype=np.float32)
-        return np.asarray(self.retriever.get_scores(terms), dtype=np.float32)
+    def chunk_ids(self) -> list[str]:
+        """Every chunk id the index can return (masked rows left out), for ``index check``."""
+        return [str(s.chunk_ids[i]) for s in self.segments for i in range(s.rows) if i not in s.masked]
 
-    # --- persistence ---------------------------------------------------------------
-    def save(self, directory: Path) -> None:
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".bm25-", dir=directory.parent))
-        try:
-            if self.retriever is not None:
-                self.retriever.save(str(tmp), show_progress=False)
-            state = {"generation": self.generation, "chunk_ids": self.chunk_ids, "paper_ids": self.paper_ids}
-            (tmp / _STATE).write_text(json.dumps(state), encoding="utf-8")
-            old = directory.with_name(directory.name + ".old")
-            if directory.exists():
-                shutil.rmtree(old, ignore_errors=True)
-                directory.rename(old)
-            tmp.rename(directory)
-            shutil.rmtree(old, ignore_errors=True)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+    def top(self, query: str, n: int, allowed: Collection[str] | None = None) -> list[tuple[str, str, float]]:
+        """The ``n`` best chunks as (chunk id, paper id, score), best first; only papers in ``allowed``.
 
-    @classmethod
-    def load(cls, directory: Path) -> Bm25Index | None:
-        """The saved index, or None when absent or unreadable (it is then rebuilt)."""
-        try:
-            state = json.loads((directory / _STATE).read_text(encoding="utf-8"))
-            retriever = None
-            if state["chunk_ids"]:
-                retriever = bm25s.BM25.load(str(directory), show_progress=False, verbosity=0)
-            return cls(retriever, state["chunk_ids"], state["paper_ids"], int(state["generation"]))
-        except (OSError, ValueError, KeyError) as exc:
-            log.info("BM25 index at %s unusable (%s); rebuilding", directory, exc)
-            return None
+        Work is proportional to the postings of the query's terms, never to the corpus:
+        a date filter keeps the matched rows of allowed papers (one vectorised membership
+        test per segment) before the best are picked.
+        """
+        terms = tokenize([query])[0] if query.strip() else []
+        if not terms or n <= 0:
+            return []
+        total = sum(s.live for s in self.segments)
+        hits = [[s.postings(t) for t in terms] for s in self.segments]
+        df: dict[str, int] = {}
+        for seg_hits in hits:
+            for t, p in zip(terms, seg_hits, strict=True):
+                if p is not None:
+                    df[t] = df.get(t, 0) + len(p[0])
+        wanted = np.array(sorted(allowed), dtype=str) if allowed is not None else None
+        values: list[np.ndarray] = []
+        where: list[np.ndarray] = []
+        for si, (seg, seg_hits) in enumerate(zip(self.segments, hits, strict=True)):
+            if not any(p is not None for p in seg_hits):
+                continue
+            scores = np.zeros(seg.rows, dtype=np.float32)
+            for t, p in zip(terms, seg_hits, strict=True):
+                if p is None:
+                    continue
+                rows, stored = p  # a term's postings name each row once
+                ratio = float(_idf(df[t], total) / max(float(_idf(len(rows), seg.rows)), 1e-9))
+                scores[rows] += np.asarray(stored, dtype=np.float32) * ratio
+            if seg.masked:
+                scores[list(seg.masked)] = 0.0
+            nz = np.flatnonzero(scores > 0)
+            if wanted is not None:  # a date window: only matched rows are checked, never the whole segment
+                nz = nz[np.isin(np.asarray(seg.paper_ids[nz]), wanted)]
+            values.append(scores[nz])
+            where.append((np.int64(si) << 32) | nz.astype(np.int64))
+        if not values:
+            return []
+        flat, keys = np.concatenate(values), np.concatenate(where)
+        if len(flat) > n:  # only the n best need sorting
+            part = np.argpartition(-flat, n - 1)[:n]
+            flat, keys = flat[part], keys[part]
+        out: list[tuple[str, str, float]] = []
+        for k in np.argsort(-flat, kind="stable"):
+            seg, row = self.segments[int(keys[k] >> 32)], int(keys[k] & 0xFFFFFFFF)
+            out.append((str(seg.chunk_ids[row]), str(seg.paper_ids[row]), float(flat[k])))
+        return out
+
+    def scores(self, query: str) -> dict[str, float]:
+        """Every matching chunk's score by chunk id (for tests and evals; search uses :meth:`top`)."""
+        return {cid: s for cid, _pid, s in self.top(query, n=10**9)}
+
+
+# --- persistence and refresh ---------------------------------------------------------
+
+
+def _read_manifest(directory: Path) -> dict[str, object] | None:
+    try:
+        data = json.loads((directory / _MANIFEST).read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def load(directory: Path) -> Bm25Index | None:
+    """The saved index, or None when absent or unreadable (it is then rebuilt)."""
+    manifest = _read_manifest(directory)
+    if manifest is None:
+        return None
+    try:
+        segments = [Segment.load(directory, e) for e in manifest["segments"]]  # type: ignore[attr-defined]
+        return Bm25Index(segments, int(manifest["generation"]))  # type: ignore[call-overload]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.info("BM25 index at %s unusable (%s); rebuilding", directory, exc)
+        return None
+
+
+def _save(directory: Path, index: Bm25Index) -> None:
+    manifest = {"generation": index.generation, "segments": [s.entry() for s in index.segments]}
+    tmp = directory / f".{_MANIFEST}.{uuid.uuid4().hex[:8]}"
+    tmp.write_text(json.dumps(manifest), encoding="utf-8")
+    os.replace(tmp, directory / _MANIFEST)
+    keep = {s.name for s in index.segments}
+    for child in directory.iterdir():  # segments no manifest names any more, and a pre-segment index
+        if child.name not in keep and child.name != _MANIFEST and not child.name.endswith(".lock"):
+            if child.is_dir():
+                shutil.rmtree(child, ignore_errors=True)
+            elif not child.name.startswith(f".{_MANIFEST}."):
+                child.unlink(missing_ok=True)
+
+
+def _remask(catalog: Catalog, seg: Segment) -> None:
+    """Mask the rows whose chunk is gone (deleted, or replaced by a newer row) since the build."""
+    if catalog.count_chunks_added_between(seg.lo, seg.hi) == seg.live:
+        return
+    alive = catalog.chunk_ids_added_between(seg.lo, seg.hi)
+    seg.masked = {i for i in range(seg.rows) if str(seg.chunk_ids[i]) not in alive}
+
+
+def _merge_plan(segments: list[Segment]) -> int | None:
+    """Index of the first of two adjacent segments to merge (smallest pair), if there are too many."""
+    if len(segments) <= MAX_SEGMENTS:
+        return None
+    sizes = [a.live + b.live for a, b in itertools.pairwise(segments)]
+    return sizes.index(min(sizes))
+
+
+def refresh(catalog: Catalog, directory: Path) -> Bm25Index:
+    """The index matching the catalog's current generation, doing only the work that changed."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(directory / "write.lock")):
+        with catalog.snapshot():
+            generation = catalog.generation
+            index = load(directory)
+            if index is not None and index.generation == generation:
+                return index
+            if index is None or index.generation > generation:  # absent, broken, or another catalog's
+                rows = catalog.chunks_added_after(-1)
+                segments = [Segment.build(directory, rows, -1, generation)] if rows else []
+            else:
+                segments = index.segments
+                for seg in segments:
+                    _remask(catalog, seg)
+                fresh = catalog.chunks_added_after(index.generation)
+                if fresh:
+                    segments.append(Segment.build(directory, fresh, index.generation, generation))
+                segments = [
+                    Segment.build(directory, catalog.chunks_added_between(s.lo, s.hi), s.lo, s.hi)
+                    if s.masked and len(s.masked) > _MASKED_REBUILD * s.rows
+                    else s
+                    for s in segments
+                    if s.live > 0
+                ]
+                while (at := _merge_plan(segments)) is not None:
+                    a, b = segments[at], segments[at + 1]
+                    merged = Segment.build(directory, catalog.chunks_added_between(a.lo, b.hi), a.lo, b.hi)
+                    segments[at : at + 2] = [merged]
+        index = Bm25Index(segments, generation)
+        _save(directory, index)
+        return index
+
+
+def rebuild(catalog: Catalog, directory: Path) -> Bm25Index:
+    """Build the whole index again from the catalog (``index check --repair``)."""
+    (directory / _MANIFEST).unlink(missing_ok=True)
+    return refresh(catalog, directory)
 
 
 def load_or_build(catalog: Catalog, directory: Path) -> Bm25Index:
-    """The BM25 index matching the catalog's current generation, rebuilding if needed."""
-    generation = catalog.generation
-    index = Bm25Index.load(directory)
-    if index is not None and index.generation == generation:
-        return index
-    ids, pids, texts = catalog.all_chunks()
-    index = Bm25Index.build(ids, pids, texts, generation)
-    index.save(directory)
-    return index
+    """Kept for callers of the single-index API: same as :func:`refresh`."""
+    return refresh(catalog, directory)
+
+
+def segment_stats(index: Bm25Index) -> dict[str, int]:
+    return {"segments": len(index.segments), "rows": sum(s.rows for s in index.segments), "live": index.size}
+

@@ -1,10 +1,15 @@
 """The catalog: paper records, their chunks and listing dates in one SQLite file.
 
-The catalog is the source of truth for *which* papers are indexed. Chroma holds the
-vectors and BM25 is rebuilt from the catalog's chunk table, so a record is committed
-here only after its vectors are written: a process killed in between leaves the
-catalog describing a consistent, queryable set, and the next run redoes the rest.
-Every committed change bumps ``generation``, which is how BM25 knows it is stale.
+The catalog is the source of truth for *which* papers are indexed, and papers are
+searchable lexically as soon as they are committed here (lexical-first ingest). Each
+chunk row says whether its vector is in Chroma yet (``embedded``); vectors of chunks
+that no longer exist wait in ``stale_vectors`` until they are deleted there. A process
+killed at any moment leaves a consistent, queryable catalog, and the next ingest (or
+``paperbrief index embed``) embeds what is still pending.
+
+Every committed change bumps ``generation``, and each chunk row records the generation
+that ``added`` it: BM25 segments use that to add only what is new (see ``store.bm25``).
+Marking vectors as written is not a change to the text and does not bump it.
 """
 
 from __future__ import annotations
@@ -16,9 +21,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from store.chunking import Chunk
 from store.papers import Paper, title_key
+
+if TYPE_CHECKING:  # chunking pulls in langchain's splitter; the catalog only passes chunks through
+    from store.chunking import Chunk
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS papers (
@@ -41,11 +49,24 @@ CREATE TABLE IF NOT EXISTS chunks (
     id TEXT PRIMARY KEY,
     paper_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
-    text TEXT NOT NULL
+    text TEXT NOT NULL,
+    embedded INTEGER NOT NULL DEFAULT 0,
+    added INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS chunks_paper ON chunks(paper_id);
+CREATE TABLE IF NOT EXISTS stale_vectors (chunk_id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+# Catalogs written before lexical-first ingest: every chunk there already had its vector.
+_MIGRATIONS = {
+    "embedded": "ALTER TABLE chunks ADD COLUMN embedded INTEGER NOT NULL DEFAULT 1",
+    "added": "ALTER TABLE chunks ADD COLUMN added INTEGER NOT NULL DEFAULT 0",
+}
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS chunks_pending ON chunks(embedded) WHERE embedded = 0;
+CREATE INDEX IF NOT EXISTS chunks_added ON chunks(added);
+"""
+_NEXT_GENERATION = "(SELECT COALESCE(MAX(CAST(value AS INTEGER)), 0) + 1 FROM meta WHERE key = 'generation')"
 
 
 @dataclass(frozen=True)
@@ -72,13 +93,22 @@ class Catalog:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(chunks)")}
+        for column, sql in _MIGRATIONS.items():
+            if column not in columns:
+                self._db.execute(sql)
+        self._db.executescript(_INDEXES)
 
     def close(self) -> None:
         self._db.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic write: everything inside lands together or not at all."""
+    def transaction(self, *, bump: bool = True) -> Iterator[sqlite3.Connection]:
+        """One atomic write: everything inside lands together or not at all.
+
+        ``bump=False`` for bookkeeping that leaves the searchable text as it was
+        (vectors written), so BM25 is not refreshed for it.
+        """
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield self._db
@@ -86,7 +116,17 @@ class Catalog:
             self._db.execute("ROLLBACK")
             raise
         else:
-            self._bump_generation()
+            if bump:
+                self._bump_generation()
+            self._db.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """Several reads that see one committed state (WAL keeps writers going meanwhile)."""
+        self._db.execute("BEGIN")
+        try:
+            yield self._db
+        finally:
             self._db.execute("COMMIT")
 
     # --- reads ------------------------------------------------------------------
@@ -203,6 +243,66 @@ class Catalog:
             texts.append(text)
         return ids, pids, texts
 
+    def dense_coverage(self) -> tuple[int, int]:
+        """(chunks with their vector written, all chunks): what dense search can see."""
+        total = self.count_chunks()
+        return total - self.count_pending(), total  # pending rows come from a small partial index
+
+    def pending_chunks(self, limit: int) -> list[tuple[str, str, int, str]]:
+        """Up to ``limit`` chunks still without a vector: (chunk id, paper id, seq, text)."""
+        rows = self._db.execute(
+            "SELECT id, paper_id, seq, text FROM chunks WHERE embedded = 0 ORDER BY paper_id, seq LIMIT ?",
+            (limit,),
+        )
+        return [(r[0], r[1], int(r[2]), r[3]) for r in rows]
+
+    def count_pending(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM chunks WHERE embedded = 0").fetchone()[0])
+
+    def titles(self, paper_ids: Iterable[str]) -> dict[str, str]:
+        ids = list(dict.fromkeys(paper_ids))
+        out: dict[str, str] = {}
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            for pid, data in self._db.execute(f"SELECT id, data FROM papers WHERE id IN ({marks})", part):
+                out[pid] = str(json.loads(data).get("title", ""))
+        return out
+
+    def mark_embedded(self, chunk_ids: list[str]) -> None:
+        """Record that these chunks' vectors are in Chroma (no generation bump: the text is unchanged)."""
+        with self.transaction(bump=False) as db:
+            db.executemany("UPDATE chunks SET embedded = 1 WHERE id = ?", [(c,) for c in chunk_ids])
+
+    def stale_vector_ids(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT chunk_id FROM stale_vectors")]
+
+    def clear_stale_vectors(self, chunk_ids: list[str]) -> None:
+        with self.transaction(bump=False) as db:
+            db.executemany("DELETE FROM stale_vectors WHERE chunk_id = ?", [(c,) for c in chunk_ids])
+
+    def chunks_added_after(self, generation: int) -> list[tuple[str, str, str, int]]:
+        """Chunks committed after ``generation``: (id, paper id, text, added), oldest first."""
+        rows = self._db.execute(
+            "SELECT id, paper_id, text, added FROM chunks WHERE added > ? ORDER BY added, id", (generation,)
+        )
+        return [(r[0], r[1], r[2], int(r[3])) for r in rows]
+
+    def chunks_added_between(self, lo: int, hi: int) -> list[tuple[str, str, str, int]]:
+        """Chunks with ``lo < added <= hi``, in the same order as :meth:`chunks_added_after`."""
+        rows = self._db.execute(
+            "SELECT id, paper_id, text, added FROM chunks WHERE added > ? AND added <= ? ORDER BY added, id", (lo, hi)
+        )
+        return [(r[0], r[1], r[2], int(r[3])) for r in rows]
+
+    def chunk_ids_added_between(self, lo: int, hi: int) -> set[str]:
+        rows = self._db.execute("SELECT id FROM chunks WHERE added > ? AND added <= ?", (lo, hi))
+        return {r[0] for r in rows}
+
+    def count_chunks_added_between(self, lo: int, hi: int) -> int:
+        row = self._db.execute("SELECT COUNT(*) FROM chunks WHERE added > ? AND added <= ?", (lo, hi)).fetchone()
+        return int(row[0])
+
     def chunk_texts(self, chunk_ids: Iterable[str]) -> dict[str, str]:
         ids = list(chunk_ids)
         out: dict[str, str] = {}
@@ -251,13 +351,21 @@ class Catalog:
             [(paper.id, d.isoformat()) for d in days],
         )
         if chunks is not None:
-            db.execute("DELETE FROM chunks WHERE paper_id=?", (paper.id,))
+            self._drop_chunks(db, paper.id, keep={c.id for c in chunks})
             db.executemany(
-                "INSERT OR REPLACE INTO chunks(id, paper_id, seq, text) VALUES(?,?,?,?)",
+                "INSERT OR REPLACE INTO chunks(id, paper_id, seq, text, embedded, added)"
+                f" VALUES(?,?,?,?,0,{_NEXT_GENERATION})",
                 [(c.id, c.paper_id, c.seq, c.text) for c in chunks],
             )
 
     def remove(self, db: sqlite3.Connection, paper_id: str) -> None:
         db.execute("DELETE FROM papers WHERE id=?", (paper_id,))
         db.execute("DELETE FROM listings WHERE paper_id=?", (paper_id,))
+        self._drop_chunks(db, paper_id, keep=set())
+
+    def _drop_chunks(self, db: sqlite3.Connection, paper_id: str, keep: set[str]) -> None:
+        """Delete a paper's chunk rows; vectors of ids that are gone for good wait in ``stale_vectors``."""
+        gone = [r[0] for r in db.execute("SELECT id FROM chunks WHERE paper_id=?", (paper_id,)) if r[0] not in keep]
+        db.executemany("INSERT OR IGNORE INTO stale_vectors(chunk_id) VALUES(?)", [(c,) for c in gone])
+        db.executemany("DELETE FROM stale_vectors WHERE chunk_id = ?", [(c,) for c in keep])
         db.execute("DELETE FROM chunks WHERE paper_id=?", (paper_id,))

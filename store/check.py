@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from store.bm25 import Bm25Index
+from store import bm25
 from store.index import Index
 
 ProgressFn = Callable[[str, int, int], None]
@@ -62,8 +62,8 @@ def check_index(index: Index, *, findable: bool = True, on_progress: ProgressFn 
     """Compare the three stores' chunk ids; with ``findable``, query every vector with itself."""
     catalog_ids = set(index.catalog.all_chunks()[0])
     vector_ids = set(index.vectors.all_ids())
-    saved = Bm25Index.load(index.config.bm25_dir)
-    bm25_ids = set(saved.chunk_ids) if saved is not None else set()
+    saved = bm25.load(index.config.bm25_dir)
+    bm25_ids = set(saved.chunk_ids()) if saved is not None else set()
     report = IndexCheck(
         catalog_chunks=len(catalog_ids),
         vectors=len(vector_ids),
@@ -112,5 +112,5 @@ def repair_index(index: Index, found: IndexCheck, *, on_progress: ProgressFn = _
         index.vectors.upsert(part, vectors, [by_id[cid][1] for cid in part], metadatas)
         on_progress("repair", min(start + step, len(redo)), len(redo))
     if found.bm25_missing or found.bm25_orphans or found.bm25_stale:
-        Bm25Index.build(ids, pids, texts, index.catalog.generation).save(index.config.bm25_dir)
+        bm25.rebuild(index.catalog, index.config.bm25_dir)
     return len(redo)

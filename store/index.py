@@ -13,11 +13,13 @@ import uuid
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from store.bm25 import Bm25Index, load_or_build
 from store.catalog import Catalog
 from store.config import StoreConfig
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from store.bm25 import Bm25Index
     from store.embeddings import VectorEmbeddings
     from store.vectors import VectorStore
 
@@ -60,6 +62,14 @@ class Index:
 
         return VectorStore(self.config, self.collection_name)
 
+    @cached_property
+    def query_vectors(self) -> dict[str, np.ndarray]:
+        """Query vectors embedded ahead of time (a batch's questions, in one batched call);
+        thread views share their parent's."""
+        if self._parent is not None:
+            return self._parent.query_vectors
+        return {}
+
     @property
     def collection_name(self) -> str:
         """Model and chunking in the name (vectors never mix), plus this data dir's own id.
@@ -84,11 +94,21 @@ class Index:
         if self._parent is not None:
             with self._bm25_lock:
                 return self._parent.bm25()
+        from store.bm25 import load, refresh
+
         cached: Bm25Index | None = self.__dict__.get("_bm25")
-        if cached is None or cached.generation != self.catalog.generation:
-            cached = load_or_build(self.catalog, self.config.bm25_dir)
+        generation = self.catalog.generation
+        if cached is None or cached.generation != generation:
+            cached = load(self.config.bm25_dir)  # no lock, no catalog scan when already in step
+            if cached is None or cached.generation != generation:
+                cached = refresh(self.catalog, self.config.bm25_dir)
             self.__dict__["_bm25"] = cached
         return cached
+
+    def dense_coverage(self) -> float:
+        """Share of chunks whose vector is written (1.0 for an empty index): what dense search sees."""
+        embedded, total = self.catalog.dense_coverage()
+        return round(embedded / total, 4) if total else 1.0
 
     def stats(self) -> dict[str, object]:
         first, last = self.catalog.listing_range()
@@ -97,6 +117,7 @@ class Index:
             "papers": self.catalog.count_papers(),
             "chunks": self.catalog.count_chunks(),
             "vectors": self.vectors.count(),
+            "dense_coverage": self.dense_coverage(),
             "collection": self.collection_name,
             "embedding_model": self.config.embedding.model_id,
             "chroma": (

@@ -1,15 +1,19 @@
 """Ingest: files or fetched papers into the index, idempotent and crash-safe.
 
-Order of writes for each batch of papers, chosen so that a kill at any moment leaves
-an index that answers queries and a re-run that completes it without duplicates:
+Lexical first: a paper is searchable by BM25 as soon as it is in the catalog, and its
+dense vectors follow. Order of writes, chosen so that a kill at any moment leaves an
+index that answers queries and a re-run that completes it without duplicates:
 
-1. chunk and embed the papers whose text changed;
-2. upsert their vectors into Chroma under stable chunk ids (a repeat is a no-op),
-   then delete the vectors of chunks that no longer exist;
-3. commit the records and chunk rows to the catalog in one transaction.
+1. per batch of papers, commit the records and chunk rows (marked "not embedded") to
+   the catalog in one transaction;
+2. bring BM25 up to date (only the new chunks are indexed, see ``store.bm25``);
+3. unless ``lexical_only``: delete the vectors of chunks that no longer exist, then
+   embed pending chunks in batches, upsert them into Chroma under stable chunk ids (a
+   repeat is a no-op) and mark them embedded.
 
-The catalog only ever describes papers whose vectors are written, and BM25 is
-rebuilt from the catalog at the end (or lazily at the next query after a crash).
+Step 3 is :func:`embed_pending`, which ``paperbrief index embed`` also runs: it always
+resumes where the last run stopped. Search uses whatever vectors exist
+(``Catalog.dense_coverage``).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from store.papers import Paper, dedupe, merge_papers
 
 SUFFIXES = (".txt", ".json", ".jsonl", ".ndjson", ".csv", ".xml", ".atom")
 BATCH_PAPERS = 256
+EMBED_BATCH = 256  # chunks embedded, upserted and marked per step of embed_pending
 
 
 @dataclass
@@ -37,6 +42,7 @@ class IngestReport:
     updated: int = 0
     unchanged: int = 0
     chunks_written: int = 0
+    chunks_pending: int = 0
     files_ok: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
@@ -51,6 +57,7 @@ class IngestReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "chunks_written": self.chunks_written,
+            "chunks_pending": self.chunks_pending,
             "files": self.files_ok,
             "skipped": [{"file": f, "reason": r} for f, r in self.skipped],
             "seconds": round(self.seconds, 3),
@@ -59,7 +66,11 @@ class IngestReport:
 
 @dataclass(frozen=True)
 class Progress:
-    """A progress tick: ``stage`` is 'parse', 'embed' or 'index'; counts are cumulative."""
+    """A progress tick; counts are cumulative.
+
+    ``stage`` is 'parse' (files), 'catalog' (papers written, searchable lexically),
+    'index' (BM25) or 'embed' (``done`` of ``total`` pending chunks have vectors).
+    """
 
     stage: str
     done: int
@@ -124,7 +135,6 @@ def load_files(
 class _Planned:
     paper: Paper
     chunks: list[Chunk] | None  # None: text unchanged, keep stored chunks
-    stale_chunk_ids: list[str]
     replaced_id: str | None  # a title-hash record superseded by an arXiv id
 
 
@@ -133,7 +143,7 @@ def _plan(index: Index, paper: Paper, report: IngestReport) -> _Planned | None:
     cfg = index.config
     if stored is None:
         report.new += 1
-        return _Planned(paper, chunk_paper(paper, size=cfg.chunk_size, overlap=cfg.chunk_overlap), [], None)
+        return _Planned(paper, chunk_paper(paper, size=cfg.chunk_size, overlap=cfg.chunk_overlap), None)
     merged = merge_papers(stored.paper, paper)
     if merged.content_hash == stored.content_hash and merged.id == stored.paper.id:
         report.unchanged += 1
@@ -141,33 +151,59 @@ def _plan(index: Index, paper: Paper, report: IngestReport) -> _Planned | None:
     report.updated += 1
     moved = merged.id != stored.paper.id
     if merged.text_hash == stored.text_hash and not moved:
-        return _Planned(merged, None, [], None)
+        return _Planned(merged, None, None)
     chunks = chunk_paper(merged, size=cfg.chunk_size, overlap=cfg.chunk_overlap)
-    keep = {c.id for c in chunks}
-    stale = [cid for cid in stored.chunk_ids if cid not in keep]
-    return _Planned(merged, chunks, stale, stored.paper.id if moved else None)
+    return _Planned(merged, chunks, stored.paper.id if moved else None)
 
 
-def _write_batch(index: Index, planned: list[_Planned], on_chunks: Callable[[int], None]) -> int:
-    to_embed = [c for p in planned if p.chunks for c in p.chunks]
-    if to_embed:
-        vectors = index.embedder.embed([c.text for c in to_embed], on_batch=on_chunks)
-        titles = {p.paper.id: p.paper.title for p in planned}
-        index.vectors.upsert(
-            [c.id for c in to_embed],
-            vectors,
-            [c.text for c in to_embed],
-            [{"paper_id": c.paper_id, "seq": c.seq, "title": titles[c.paper_id][:500]} for c in to_embed],
-        )
-    stale = [cid for p in planned for cid in p.stale_chunk_ids]
-    if stale:
-        index.vectors.delete(stale)
+def _write_batch(index: Index, planned: list[_Planned]) -> int:
+    """Records and chunk rows in one transaction; old chunks' vectors are queued for deletion."""
     with index.catalog.transaction() as db:
         for p in planned:
             if p.replaced_id:
                 index.catalog.remove(db, p.replaced_id)
             index.catalog.put(db, p.paper, p.chunks)
-    return len(to_embed)
+    return sum(len(p.chunks) for p in planned if p.chunks)
+
+
+def embed_pending(index: Index, *, on_progress: ProgressFn = _noop, limit: int | None = None) -> int:
+    """Give every chunk without a vector its vector (at most ``limit``); returns how many were written.
+
+    Resumable by construction: a chunk is marked embedded only after its vector is in
+    Chroma, and upserts under stable ids make a repeat harmless.
+    """
+    catalog = index.catalog
+    stale = catalog.stale_vector_ids()
+    if stale:
+        index.vectors.delete(stale)
+        catalog.clear_stale_vectors(stale)
+    pending = catalog.count_pending()
+    total = pending if limit is None else min(limit, pending)
+    done = 0
+    on_progress(Progress("embed", 0, total, 0))
+    while done < total:
+        rows = catalog.pending_chunks(min(EMBED_BATCH, total - done))
+        if not rows:
+            break
+        texts = [r[3] for r in rows]
+        base = done
+
+        def tick(n: int, base: int = base) -> None:
+            on_progress(Progress("embed", base + n, total, base + n))
+
+        vectors = index.embedder.embed(texts, on_batch=tick)
+        titles = catalog.titles(r[1] for r in rows)
+        ids = [r[0] for r in rows]
+        index.vectors.upsert(
+            ids,
+            vectors,
+            texts,
+            [{"paper_id": pid, "seq": seq, "title": titles.get(pid, "")[:500]} for _, pid, seq, _ in rows],
+        )
+        catalog.mark_embedded(ids)
+        done += len(rows)
+        on_progress(Progress("embed", done, total, done))
+    return done
 
 
 def ingest_papers(
@@ -176,29 +212,28 @@ def ingest_papers(
     report: IngestReport | None = None,
     *,
     on_progress: ProgressFn = _noop,
+    lexical_only: bool = False,
 ) -> IngestReport:
-    """Upsert ``papers`` (duplicates merged) into the index and bring BM25 in step."""
+    """Upsert ``papers`` (duplicates merged): catalog and BM25 first, then (unless ``lexical_only``) vectors."""
     report = report or IngestReport()
     started = time.perf_counter()
     unique = dedupe(papers)
     total = len(unique)
-    chunks_done = 0
-
-    def tick_chunks(n: int) -> None:
-        on_progress(Progress("embed", done, total, chunks_done + n))
-
+    chunks_new = 0
     done = 0
     for start in range(0, total, BATCH_PAPERS):
         batch = unique[start : start + BATCH_PAPERS]
         planned = [p for p in (_plan(index, paper, report) for paper in batch) if p is not None]
         if planned:
-            chunks_done += _write_batch(index, planned, tick_chunks)
+            chunks_new += _write_batch(index, planned)
         done += len(batch)
-        on_progress(Progress("embed", done, total, chunks_done))
-    report.chunks_written += chunks_done
-    on_progress(Progress("index", 0, 1, chunks_done))
-    index.bm25()  # rebuild now, not at the first query
-    on_progress(Progress("index", 1, 1, chunks_done))
+        on_progress(Progress("catalog", done, total, chunks_new))
+    on_progress(Progress("index", 0, 1, chunks_new))
+    index.bm25()  # bring BM25 up to date now, not at the first query: papers are searchable from here
+    on_progress(Progress("index", 1, 1, chunks_new))
+    if not lexical_only:
+        report.chunks_written += embed_pending(index, on_progress=on_progress)
+    report.chunks_pending = index.catalog.count_pending()
     report.seconds += time.perf_counter() - started
     return report
 
@@ -210,9 +245,10 @@ def ingest_paths(
     year: int | None = None,
     today: date | None = None,
     on_progress: ProgressFn = _noop,
+    lexical_only: bool = False,
 ) -> IngestReport:
     report = IngestReport()
     started = time.perf_counter()
     papers = load_files(paths, report, year=year, today=today, on_progress=on_progress)
     report.seconds = time.perf_counter() - started
-    return ingest_papers(index, papers, report, on_progress=on_progress)
+    return ingest_papers(index, papers, report, on_progress=on_progress, lexical_only=lexical_only)

@@ -25,10 +25,16 @@ def add_papers(
     wait: bool = True,
     on_wait: Callable[[str], None] | None = None,
     on_progress: ProgressFn = _noop,
+    lexical_only: bool = False,
 ) -> IngestReport:
-    """Upsert ``papers`` under the writer lock; ``what`` names this writer in others' messages."""
+    """Upsert ``papers`` under the writer lock; ``what`` names this writer in others' messages.
+
+    ``lexical_only`` writes the catalog and BM25 and leaves the vectors to ``index embed``.
+    """
     with writer_lock(index.config.index_dir, what, wait=wait, on_wait=on_wait):
-        return ingest_papers(index, papers, report or IngestReport(), on_progress=on_progress)
+        return ingest_papers(
+            index, papers, report or IngestReport(), on_progress=on_progress, lexical_only=lexical_only
+        )
 
 
 def add_files(
@@ -40,10 +46,12 @@ def add_files(
     wait: bool = True,
     on_wait: Callable[[str], None] | None = None,
     on_progress: ProgressFn = _noop,
+    lexical_only: bool = False,
 ) -> IngestReport:
     """Parse ``paths`` (a bad file is skipped with its reason in the report), then :func:`add_papers`."""
     report = IngestReport()
     papers = load_files(paths, report, year=year, on_progress=on_progress)
     return add_papers(
-        index, papers, what=what, report=report, wait=wait, on_wait=on_wait, on_progress=on_progress
+        index, papers, what=what, report=report, wait=wait, on_wait=on_wait, on_progress=on_progress,
+        lexical_only=lexical_only,
     )

@@ -91,23 +91,16 @@ def _per_paper(chunk_scores: list[tuple[str, str, float]], limit: int) -> dict[s
 
 
 def bm25_signal(index: Index, query: str, n: int, allowed: set[str] | None) -> dict[str, tuple[float, str]]:
-    bm = index.bm25()
-    scores = bm.scores(query)
-    if scores.size == 0:
-        return {}
-    if allowed is not None:
-        mask = np.fromiter((pid in allowed for pid in bm.paper_ids), dtype=bool, count=len(bm.paper_ids))
-        scores = np.where(mask, scores, 0.0)
-    take = min(len(scores), n * 4)
-    top = np.argpartition(-scores, take - 1)[:take] if take < len(scores) else np.arange(len(scores))
-    rows = [(bm.chunk_ids[i], bm.paper_ids[i], float(scores[i])) for i in top if scores[i] > 0]
+    rows = index.bm25().top(query, n * 4, allowed)
     return _per_paper(rows, n)
 
 
 def dense_signal(index: Index, query: str, n: int, allowed: set[str] | None) -> dict[str, tuple[float, str]]:
-    if index.vectors.count() == 0:
+    if index.catalog.dense_coverage()[0] == 0:  # lexical-only so far: don't even open Chroma or the model
         return {}
-    vector = index.embedder.embed([query])[0]
+    vector = index.query_vectors.get(query)
+    if vector is None:
+        vector = index.embedder.embed([query])[0]
     if allowed is not None and len(allowed) <= _DENSE_FILTER_LIMIT:
         hits = index.vectors.query(vector, n * 3, paper_ids=allowed)
     else:
@@ -115,6 +108,21 @@ def dense_signal(index: Index, query: str, n: int, allowed: set[str] | None) -> 
         if allowed is not None:
             hits = [h for h in hits if h.paper_id in allowed]
     return _per_paper([(h.chunk_id, h.paper_id, h.similarity) for h in hits], n)
+
+
+def embed_queries(index: Index, queries: Collection[str]) -> int:
+    """Embed many queries in one batched call, kept for :func:`dense_signal`; returns how many.
+
+    A batch of questions embedded together is sorted by length and padded per batch
+    by the embedder, which beats one call per question; searches then find their
+    vector ready. Nothing happens when dense search has no vectors to compare with.
+    """
+    if index.config.retrieval.dense_weight <= 0 or index.catalog.dense_coverage()[0] == 0:
+        return 0
+    todo = sorted({q.strip() for q in queries if q.strip()} - set(index.query_vectors))
+    if todo:
+        index.query_vectors.update(zip(todo, index.embedder.embed(todo), strict=True))
+    return len(todo)
 
 
 def search(

@@ -33,7 +33,9 @@ def test_ingest_search_papers_stats(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert code == 0 and "Index unchanged" in err
 
     code, out, _ = run(["search", "quantum computers that correct their own errors", "-k", "2", "--json"], capsys)
-    hits = json.loads(out)
+    result = json.loads(out)
+    hits = result["hits"]
+    assert result["dense_coverage"] == 1.0
     assert code == 0 and hits[0]["paper_id"] == "2501.00005" and len(hits) == 2
     assert set(hits[0]) == {"paper_id", "title", "date", "score", "snippet"}
     assert hits[0]["score"] >= hits[1]["score"]
@@ -48,6 +50,39 @@ def test_ingest_search_papers_stats(tmp_path: Path, capsys: pytest.CaptureFixtur
     code, out, _ = run(["stats", "--json"], capsys)
     stats = json.loads(out)
     assert stats["papers"] == len(PAPERS) and stats["vectors"] == stats["chunks"]
+    assert stats["dense_coverage"] == 1.0
+
+
+def test_lexical_only_ingest_then_embed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = write_jsonl(tmp_path / "p.jsonl")
+    code, out, _ = run(["ingest", str(src), "--lexical-only", "--json"], capsys)
+    report = json.loads(out)
+    assert code == 0 and report["new"] == len(PAPERS) and report["chunks_written"] == 0
+    assert report["chunks_pending"] > 0
+
+    # searchable at once, by keyword: the coverage says dense search saw nothing
+    code, out, _ = run(["search", "bleaching coral reefs", "--json"], capsys)
+    result = json.loads(out)
+    assert code == 0 and result["dense_coverage"] == 0.0
+    assert result["hits"][0]["paper_id"] == "2501.00003"
+    code, out, _ = run(["stats", "--json"], capsys)
+    assert json.loads(out)["dense_coverage"] == 0.0 and json.loads(out)["vectors"] == 0
+
+    code, out, _ = run(["index", "embed", "--limit", "3", "--json"], capsys)  # resumable, a bit at a time
+    part = json.loads(out)
+    assert code == 0 and part["chunks_written"] == 3 and 0 < part["dense_coverage"] < 1
+    code, out, _ = run(["index", "embed", "--json"], capsys)
+    rest = json.loads(out)
+    assert code == 0 and rest["chunks_pending"] == 0 and rest["dense_coverage"] == 1.0
+    assert rest["chunks_written"] == report["chunks_pending"] - 3
+
+    # now by meaning, with no shared keyword
+    code, out, _ = run(["search", "quantum computers that correct their own errors", "--json"], capsys)
+    result = json.loads(out)
+    assert result["dense_coverage"] == 1.0 and result["hits"][0]["paper_id"] == "2501.00005"
+    code, out, _ = run(["stats", "--json"], capsys)
+    stats = json.loads(out)
+    assert stats["vectors"] == stats["chunks"]
 
 
 def test_bad_files_are_skipped_with_one_line_each(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -52,6 +52,7 @@ from agent.llm.pricing import PriceTable
 from agent.types import Answer, Done, Retrieved
 from store.errors import StoreError
 from store.index import Index
+from store.retrieve import embed_queries
 
 if TYPE_CHECKING:
     pass
@@ -237,6 +238,7 @@ class BatchRun:
         started = time.perf_counter()
         if self.jobs:
             warm_up(self.index, self.llm)
+            embed_queries(self.index, [job.question for job in self.jobs])  # one batched call, not one per job
         self.load_s = time.perf_counter() - started
         self.stats = BatchStats(total=len(self.jobs))
         for job in self.jobs:

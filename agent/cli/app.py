@@ -60,9 +60,22 @@ _debug = [False]
 
 
 def _register() -> None:
-    from agent.cli.commands import ask, batch, brief, compare, doctor, evals, fetch, index, maintenance, models, tui
+    from agent.cli.commands import (
+        ask,
+        backfill,
+        batch,
+        brief,
+        compare,
+        doctor,
+        evals,
+        fetch,
+        index,
+        maintenance,
+        models,
+        tui,
+    )
 
-    for module in (index, maintenance, fetch, ask, compare, brief, batch, evals, tui, models, doctor):
+    for module in (index, backfill, maintenance, fetch, ask, compare, brief, batch, evals, tui, models, doctor):
         module.register(app)
 
 

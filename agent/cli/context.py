@@ -6,9 +6,12 @@ imports them.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from agent.settings import Settings, load_settings
+if TYPE_CHECKING:  # pydantic-settings loads on first use, not for ``--help``
+    from agent.settings import Settings
 
 
 class State:
@@ -21,6 +24,8 @@ class State:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from agent.settings import load_settings
+
             self._settings = load_settings(**self.overrides)
         return self._settings
 

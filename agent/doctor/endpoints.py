@@ -7,7 +7,6 @@ import re
 import httpx
 
 from agent.doctor.result import Result, fail, ok
-from agent.llm.openai_compat import DEFAULT_MODEL
 from agent.settings import Settings
 
 OPENAI_URL = "https://api.openai.com/v1"
@@ -20,6 +19,8 @@ def check_endpoint(settings: Settings, timeout_s: float = 3.0) -> Result:
         return ok(name, "none configured: the local model answers (set OPENAI_BASE_URL for a server)")
     base = (settings.openai_base_url or OPENAI_URL).rstrip("/")
     shown = re.sub(r"//[^/@]*@", "//", base)  # never print user:password from the URL
+    from agent.llm.openai_compat import DEFAULT_MODEL  # openai costs ~1 s of start-up: only when checked
+
     model = settings.model or DEFAULT_MODEL
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     try:

@@ -9,25 +9,45 @@
 * :mod:`.retry`, :mod:`.budget`, :mod:`.pricing`, :mod:`.calllog` – retries, token budgets,
   cost and the SQLite call log.
 
-Importing this package loads neither llama.cpp nor any model.
+Importing this package loads neither llama.cpp nor any model, nor ``openai``: the names
+below are re-exported lazily (PEP 562), so ``agent.llm.base`` stays cheap for commands
+that never call a model (``paperbrief --help``, ``search``).
 """
 
-from agent.llm.base import (
-    LLM,
-    ChatMessage,
-    Finished,
-    LLMError,
-    StreamEvent,
-    TextDelta,
-    Usage,
-)
-from agent.llm.budget import count_messages, count_tokens, fit_context, trim_to_tokens
-from agent.llm.calllog import CallLog, LoggedLLM, logged_stream
-from agent.llm.factory import make_llm
-from agent.llm.local import LocalLLM
-from agent.llm.openai_compat import OpenAICompatLLM
-from agent.llm.pricing import cost_usd
-from agent.llm.retry import RetryPolicy
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agent.llm.base import LLM, ChatMessage, Finished, LLMError, StreamEvent, TextDelta, Usage
+    from agent.llm.budget import count_messages, count_tokens, fit_context, trim_to_tokens
+    from agent.llm.calllog import CallLog, LoggedLLM, logged_stream
+    from agent.llm.factory import make_llm
+    from agent.llm.local import LocalLLM
+    from agent.llm.openai_compat import OpenAICompatLLM
+    from agent.llm.pricing import cost_usd
+    from agent.llm.retry import RetryPolicy
+
+_WHERE = {
+    **dict.fromkeys(["LLM", "ChatMessage", "Finished", "LLMError", "StreamEvent", "TextDelta", "Usage"], "base"),
+    **dict.fromkeys(["count_messages", "count_tokens", "fit_context", "trim_to_tokens"], "budget"),
+    **dict.fromkeys(["CallLog", "LoggedLLM", "logged_stream"], "calllog"),
+    "make_llm": "factory",
+    "LocalLLM": "local",
+    "OpenAICompatLLM": "openai_compat",
+    "cost_usd": "pricing",
+    "RetryPolicy": "retry",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the submodule holding ``name`` on first use (keeps ``openai`` out of start-up)."""
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"agent.llm.{module}"), name)
+
 
 __all__ = [
     "LLM",

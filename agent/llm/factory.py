@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent.llm.base import LLM, LLMError
 from agent.llm.local import LocalLLM
-from agent.llm.openai_compat import DEFAULT_MODEL, OpenAICompatLLM
 from agent.llm.registry import chosen_gguf
 from agent.llm.retry import RetryPolicy
 from agent.settings import Settings
+
+if TYPE_CHECKING:
+    from agent.llm.openai_compat import OpenAICompatLLM
 
 #: How many available model ids an "unknown model" error lists.
 _SHOWN_MODELS = 8
@@ -48,6 +51,9 @@ def make_llm(
         # PAPERBRIEF_GGUF wins; else the model chosen with `paperbrief models use`; else SmolLM2
         gguf = settings.gguf or chosen_gguf(settings.data_dir)
         return LocalLLM(gguf, context_window=settings.context_window)
+    # imported here: ``openai`` costs about a second of start-up, paid only by a remote model
+    from agent.llm.openai_compat import DEFAULT_MODEL, OpenAICompatLLM
+
     llm = OpenAICompatLLM(
         chosen or DEFAULT_MODEL,
         base_url=settings.openai_base_url,

@@ -236,7 +236,8 @@ class PaperbriefApp(App[None]):
         from store.ingest import IngestReport, Progress, load_files
         from store.intake import add_papers
 
-        labels = {"parse": "parsing files", "embed": "indexing papers", "index": "building BM25"}
+        labels = {"parse": "parsing files", "catalog": "cataloguing papers", "index": "updating BM25",
+                  "embed": "embedding chunks"}
 
         def progress(tick: Progress) -> None:
             self.post_message(self.IngestProgress(f"⟳ ingest: {labels.get(tick.stage, tick.stage)} "

@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 from itertools import chain
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Group
-from rich.live import Live
-from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 
-from agent.ask.pipeline import AskOptions, ask_events
 from agent.cli.commands.index import JsonFlag, SinceOpt, UntilOpt, open_index
 from agent.cli.console import UsageError, out, parse_window, print_json, print_warning, status
-from agent.llm.base import LLM
-from agent.runtime import ask_options, build_llm
-from agent.settings import Settings
-from agent.types import Answer, Done, Notice, Retrieved, Token, run_footer
-from store.index import Index
+
+if TYPE_CHECKING:  # the pipeline and the model load inside the command (see commands/__init__)
+    from agent.ask.pipeline import AskOptions
+    from agent.llm.base import LLM
+    from agent.settings import Settings
+    from agent.types import Answer
+    from store.index import Index
 
 
 def render_answer(answer: Answer) -> Group:
     """The final answer, its sources list and a footer naming the model and mode."""
+    from rich.markdown import Markdown  # markdown-it costs ~0.1 s of start-up: only when answering
+
+    from agent.types import run_footer
+
     parts: list[object] = [Markdown(answer.text)]
     if answer.citations or answer.abstained:
         table = Table(show_header=False, box=None, pad_edge=False)
@@ -57,6 +60,7 @@ def ask(
 ) -> None:
     """Answer a question from the indexed papers, with numbered citations."""
     from agent.cli.context import state
+    from agent.runtime import ask_options, build_llm
 
     settings = state(ctx).settings
     lo, hi = parse_window(since, until)
@@ -89,6 +93,12 @@ def _run(
     show: bool,
 ) -> Answer:
     """Drive the answer's events: a live-updating view on a terminal, the final render otherwise."""
+    from rich.live import Live
+    from rich.markdown import Markdown
+
+    from agent.ask.pipeline import ask_events
+    from agent.types import Done, Notice, Retrieved, Token
+
     events = ask_events(question, index=index, llm=llm, options=options, prices=settings.prices)
     with status("Retrieving…", disable=not live):
         first = next(events)

@@ -18,11 +18,9 @@ from rich.text import Text
 
 from agent.batch.io import FORMATS, STDIN, BatchInput, read_input
 from agent.batch.output import JsonlWriter, ResumePlan, apply_resume, plan_resume
-from agent.batch.run import BatchRun, workers_for
 from agent.batch.stats import BatchStats, JobResult, exit_code, summary
 from agent.cli.commands.index import SinceOpt, UntilOpt, open_index
 from agent.cli.console import UsageError, err, make_progress, parse_window, print_error, print_warning
-from agent.runtime import ask_options, build_llm
 
 _PLAIN_EVERY_S = 30.0  # progress lines when stderr is not a terminal
 
@@ -166,7 +164,9 @@ def batch(
     Exit code 0 when every question is answered, 1 when any failed (or an input line
     was unusable), 2 when the input or options cannot be used at all.
     """
+    from agent.batch.run import BatchRun, workers_for
     from agent.cli.context import state
+    from agent.runtime import ask_options, build_llm
 
     settings = state(ctx).settings
     lo, hi = parse_window(since, until)

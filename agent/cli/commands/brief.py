@@ -13,26 +13,25 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markdown import Markdown
 from rich.progress import TaskID
 
-from agent.brief.pipeline import BriefOptions, brief_events
-from agent.brief.render import FORMATS, BriefFormat, render
-from agent.brief.types import Brief, BriefDone, BriefEvent, Progressed, Stage
-from agent.brief.weeks import resolve_window
 from agent.cli.commands.index import open_index
 from agent.cli.console import UsageError, err, make_progress, out, print_warning
-from agent.runtime import build_llm
-from agent.types import Notice
+
+if TYPE_CHECKING:  # the brief (scikit-learn, jinja2, the model) loads inside the command
+    from agent.brief.render import BriefFormat
+    from agent.brief.types import Brief, BriefEvent
 
 _SUFFIX_FORMAT = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json"}
 
 
 def output_format(fmt: str | None, path: Path | None) -> BriefFormat:
     """``--format`` when given, else from ``--out``'s suffix, else Markdown."""
+    from agent.brief.render import FORMATS
+
     if fmt is not None:
         value = fmt.strip().lower()
         if value not in FORMATS:
@@ -95,6 +94,9 @@ class BriefProgress:
         self.bar.__exit__(None, None, None)
 
     def __call__(self, event: BriefEvent) -> None:
+        from agent.brief.types import Progressed, Stage
+        from agent.types import Notice
+
         if isinstance(event, Stage):
             self.tasks[event.name] = self.bar.add_task(event.label, total=max(event.total, 1), rate="")
         elif isinstance(event, Progressed) and event.name in self.tasks:
@@ -127,7 +129,11 @@ def brief(
 
     Without a window option: the ISO week of the newest listing in the index.
     """
+    from agent.brief.pipeline import BriefOptions, brief_events
+    from agent.brief.render import render
+    from agent.brief.weeks import resolve_window
     from agent.cli.context import state
+    from agent.runtime import build_llm
 
     settings = state(ctx).settings
     kind = output_format(fmt, out_path)
@@ -143,6 +149,8 @@ def brief(
     text = render(result, kind)
     if target is None:
         if kind == "md" and out.is_terminal:
+            from rich.markdown import Markdown
+
             out.print(Markdown(text))
         else:
             sys.stdout.write(text)
@@ -159,6 +167,8 @@ def brief(
 
 
 def _run(events: object) -> Brief:
+    from agent.brief.types import BriefDone
+
     result: Brief | None = None
     with BriefProgress(enabled=err.is_terminal) as progress:
         for event in events:  # type: ignore[attr-defined]

@@ -7,32 +7,22 @@ rich table on a terminal, as Markdown with ``--format md``, or as JSON with ``--
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Group
-from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 
 from agent.cli.commands.index import JsonFlag, open_index
 from agent.cli.console import UsageError, err, out, print_json, print_warning
-from agent.compare.pipeline import (
-    ASPECTS,
-    CellFilled,
-    Compared,
-    Comparison,
-    Selected,
-    compare_papers_events,
-)
-from agent.compare.render import comparison_markdown
-from agent.compare.select import select_papers
-from agent.llm.base import LLM
-from agent.runtime import build_llm
-from agent.settings import Settings
-from agent.types import Token, run_footer
-from store.index import Index
-from store.papers import Paper
+
+if TYPE_CHECKING:  # the pipeline and the model load inside the command (see commands/__init__)
+    from agent.compare.pipeline import Comparison
+    from agent.llm.base import LLM
+    from agent.settings import Settings
+    from store.index import Index
+    from store.papers import Paper
 
 CompareFormat = Literal["table", "md", "json"]
 _FORMATS: tuple[str, ...] = ("table", "md", "json")
@@ -40,6 +30,10 @@ _FORMATS: tuple[str, ...] = ("table", "md", "json")
 
 def render_table(c: Comparison) -> Group:
     """The comparison for a terminal: one column per paper, quotes in italics, gaps dimmed."""
+    from rich.markdown import Markdown
+
+    from agent.types import run_footer
+
     table = Table(show_lines=True, expand=True)
     table.add_column("", style="bold", max_width=14)
     for p in c.papers:
@@ -77,6 +71,8 @@ def compare_command(
 ) -> None:
     """Compare papers side by side: problem, approach, data, results, limitations, and how they relate."""
     from agent.cli.context import state
+    from agent.compare.select import select_papers
+    from agent.runtime import build_llm
 
     settings = state(ctx).settings
     chosen = _format(fmt, json_out)
@@ -92,6 +88,8 @@ def compare_command(
     for warning in comparison.warnings:
         print_warning(warning)
     if chosen == "md":
+        from agent.compare.render import comparison_markdown
+
         out.print(comparison_markdown(comparison), markup=False, highlight=False, soft_wrap=True)
     else:
         out.print(render_table(comparison))
@@ -114,6 +112,9 @@ def _run(
     Warnings are not printed here: the caller prints ``comparison.warnings`` once, after
     the table (or leaves them inside the JSON).
     """
+    from agent.compare.pipeline import ASPECTS, CellFilled, Compared, Selected, compare_papers_events
+    from agent.types import Token
+
     total = len(papers) * len(ASPECTS)
     filled = tokens = 0
     comparison: Comparison | None = None

@@ -7,17 +7,21 @@ plain text, never as markup.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
 
 from agent.cli.console import err, out, print_json
 from agent.cli.context import state
-from agent.doctor.plan import PROBE_TIMEOUT_S, build_checks
-from agent.doctor.result import Result
-from agent.doctor.runner import run_all
 from agent.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from agent.doctor.result import Result
+
+#: Seconds the probe generation may take (agent.doctor.plan.PROBE_TIMEOUT_S; kept here so that
+#: --help loads none of the checks).
+PROBE_TIMEOUT_S = 120.0
 
 _STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 
@@ -37,6 +41,9 @@ def doctor(
                                                  help="Seconds the probe generation may take.")] = PROBE_TIMEOUT_S,
 ) -> None:
     """Check Python, the llama.cpp build, the model, the service, the index and the endpoints."""
+    from agent.doctor.plan import build_checks
+    from agent.doctor.runner import run_all
+
     settings: Settings | None = None
     problem = ""
     try:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from agent.cli.commands.index import IngestProgress, JsonFlag, open_index, print_report
 from agent.cli.console import UsageError, make_progress, parse_day, print_json
 from agent.cli.locking import NoWaitFlag, say_waiting
-from store.intake import add_papers
-from store.papers import Paper
+
+if TYPE_CHECKING:
+    from store.papers import Paper
 
 fetch_app = typer.Typer(help="Fetch papers from Hugging Face or arXiv and ingest them.", no_args_is_help=True)
 
@@ -25,6 +26,8 @@ def _settings(ctx: typer.Context):  # type: ignore[no-untyped-def]
 def _ingest(
     ctx: typer.Context, papers: list[Paper], json_out: bool, fetched: dict[str, object], no_wait: bool
 ) -> None:
+    from store.intake import add_papers
+
     with open_index(ctx) as index, IngestProgress(enabled=not json_out) as progress:
         report = add_papers(
             index, papers, what="fetch", wait=not no_wait, on_wait=say_waiting, on_progress=progress

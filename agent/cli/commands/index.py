@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import TaskID
@@ -21,11 +21,11 @@ from agent.cli.console import (
     status,
 )
 from agent.cli.locking import NoWaitFlag, say_waiting
-from store.index import Index
-from store.ingest import IngestReport, Progress
-from store.intake import add_files
-from store.papers import Paper
-from store.retrieve import search as hybrid_search
+
+if TYPE_CHECKING:  # the store (bm25s, numpy, chunking) loads inside the commands that use it
+    from store.index import Index
+    from store.ingest import IngestReport, Progress
+    from store.papers import Paper
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 SinceOpt = Annotated[str | None, typer.Option("--since", help="First listing day, YYYY-MM-DD.")]
@@ -55,14 +55,21 @@ class IngestProgress:
         self.bar.__exit__(None, None, None)
 
     def __call__(self, tick: Progress) -> None:
-        labels = {"parse": "Parsing files", "embed": "Indexing papers", "index": "Building BM25"}
+        labels = {
+            "parse": "Parsing files",
+            "catalog": "Cataloguing papers",
+            "index": "Updating BM25",
+            "embed": "Embedding chunks",
+        }
         if tick.stage not in self.tasks:
             self.started = time.perf_counter()
             self.tasks[tick.stage] = self.bar.add_task(labels[tick.stage], total=tick.total, rate="")
         elapsed = max(time.perf_counter() - self.started, 1e-6)
         rate = ""
-        if tick.stage == "embed" and tick.chunks:
-            rate = f"{tick.chunks / elapsed:,.0f} chunks/s · {tick.chunks:,} chunks"
+        if tick.stage == "catalog" and tick.done:
+            rate = f"{tick.done / elapsed:,.0f} papers/s · searchable as they land"
+        elif tick.stage == "embed" and tick.chunks:
+            rate = f"{tick.chunks / elapsed:,.1f} chunks/s · {tick.chunks:,} chunks"
         self.bar.update(self.tasks[tick.stage], completed=tick.done, total=tick.total, rate=rate)
 
 
@@ -83,6 +90,8 @@ def print_report(report: IngestReport, total: int) -> None:
     table.add_row("unchanged", f"{report.unchanged:,}")
     table.add_row("skipped files", f"{len(report.skipped):,}")
     table.add_row("chunks embedded", f"{report.chunks_written:,}")
+    if report.chunks_pending:
+        table.add_row("chunks without vectors", f"{report.chunks_pending:,} (`paperbrief index embed`)")
     table.add_row("papers in index", f"{total:,}")
     table.add_row("time", f"{report.seconds:.1f} s")
     err.print(table)
@@ -94,14 +103,29 @@ def ingest(
     year: Annotated[
         int | None, typer.Option("--year", help="Year of HF listing pages (their date lines have none).")
     ] = None,
+    lexical_only: Annotated[
+        bool,
+        typer.Option(
+            "--lexical-only",
+            help="Catalog and BM25 only (minutes for a big dump); `paperbrief index embed` adds the vectors later.",
+        ),
+    ] = False,
     json_out: JsonFlag = False,
     no_wait: NoWaitFlag = False,
 ) -> None:
-    """Parse paper files and add them to the index (safe to re-run)."""
+    """Parse paper files and add them to the index (safe to re-run).
+
+    Papers are searchable by keyword as soon as they are catalogued; their vectors follow in the same run.
+    """
     if year is not None and not 1990 <= year <= 2100:
         raise UsageError(f"--year {year} is not a plausible listing year")
+    from store.intake import add_files
+
     with open_index(ctx) as index, IngestProgress(enabled=not json_out) as progress:
-        report = add_files(index, paths, year=year, wait=not no_wait, on_wait=say_waiting, on_progress=progress)
+        report = add_files(
+            index, paths, year=year, lexical_only=lexical_only, wait=not no_wait, on_wait=say_waiting,
+            on_progress=progress,
+        )
         total = index.catalog.count_papers()
     if json_out:
         for _, reason in report.skipped:  # scripts read stdout; people still see why
@@ -215,6 +239,8 @@ def search(
     from agent.cli.context import state
 
     k = k or state(ctx).settings.top_k
+    from store.retrieve import search as hybrid_search
+
     lo, hi = parse_window(since, until)
     if not query.strip():
         raise UsageError("the search query is empty")
@@ -223,9 +249,16 @@ def search(
             raise UsageError("the index is empty: run `paperbrief ingest PATH...` first")
         with status("Searching…", disable=json_out):
             hits = hybrid_search(index, query, k=k, since=lo, until=hi)
+        coverage = index.dense_coverage()
     if json_out:
-        print_json([h.to_json() for h in hits])
+        print_json({"query": query, "dense_coverage": coverage, "hits": [h.to_json() for h in hits]})
         return
+    if coverage < 1.0:
+        err.print(
+            f"Dense vectors cover {coverage:.0%} of the index; the rest is found by keywords only "
+            "(`paperbrief index embed` fills them in).",
+            highlight=False,
+        )
     if not hits:
         err.print("No matching papers.")
         return

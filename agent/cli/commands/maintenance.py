@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import TaskID
 from rich.table import Table
 
+from agent.cli.commands.backfill import index_app
 from agent.cli.commands.index import JsonFlag, open_index
 from agent.cli.console import err, make_progress, print_json
 from agent.cli.locking import NoWaitFlag, writing
 from agent.errors import ServiceError
-from store.check import IndexCheck, check_index, repair_index
 
-index_app = typer.Typer(help="Check and repair the index.", no_args_is_help=True)
+if TYPE_CHECKING:  # bm25s and numpy load inside the command (see commands/__init__)
+    from store.check import IndexCheck
 
 
 class IndexInconsistent(ServiceError):
@@ -44,7 +45,6 @@ def _summary(found: IndexCheck) -> Table:
     return table
 
 
-@index_app.command("check")
 def index_check(
     ctx: typer.Context,
     repair: Annotated[
@@ -57,6 +57,8 @@ def index_check(
     no_wait: NoWaitFlag = False,
 ) -> None:
     """Compare the catalog, Chroma and BM25; exit 1 if they disagree (0 once repaired)."""
+    from store.check import check_index, repair_index
+
     with open_index(ctx) as index, make_progress(disable=json_out) as bar:
         tasks: dict[str, TaskID] = {}
 
@@ -94,4 +96,5 @@ def index_check(
 
 
 def register(app: typer.Typer) -> None:
-    app.add_typer(index_app, name="index")
+    """``check`` joins ``embed`` in the one ``paperbrief index`` group (registered by ``backfill``)."""
+    index_app.command("check")(index_check)
