@@ -26,7 +26,7 @@ from agent.checks.citations import check_citations
 from agent.checks.extractive import extractive_answer
 from agent.checks.quality import check_output, repetition_ratio
 from agent.errors import UserError
-from agent.llm.base import LLM, ChatMessage, Finished, TextDelta, Usage
+from agent.llm.base import LLM, ChatMessage, Finished, ModelProcessError, TextDelta, Usage
 from agent.llm.budget import count_messages, count_tokens, trim_to_tokens
 from agent.llm.pricing import PriceTable, cost_usd
 from agent.prompts import PromptRef, load_prompt
@@ -137,7 +137,10 @@ def condense_question(
     prompt = load_prompt("condense", prompt_dir)
     turns = [{"role": m.role, "content": m.content[:1500]} for m in history[-6:]]
     messages = prompt.render(history=turns, question=question)
-    text, usage = llm.complete(messages, max_tokens=96, prompt=prompt.ref)
+    try:
+        text, usage = llm.complete(messages, max_tokens=96, prompt=prompt.ref)
+    except ModelProcessError:
+        text, usage = "", Usage()  # the answer call reports it; the plain follow-up still searches
     text = text.strip().strip('"').splitlines()[0].strip() if text.strip() else ""
     if len(text.split()) < 3 or len(text) > 600:
         # a small model's rewrite is unusable: fall back to the last question + the follow-up
@@ -220,12 +223,38 @@ def ask_events(
                     break
             elif isinstance(event, Finished):
                 usage = usage + event.usage
+    except ModelProcessError as exc:
+        # the local model's process died or hung: answer from the sources, and say why
+        yield finish(_model_failed(question, exc, sources, hits, index, llm.name, prompt.ref, usage))
+        return
     finally:
         close = getattr(stream, "close", None)
         if close:
             close()
     raw = "".join(parts).strip()
     yield finish(_finalize(question, raw, sources, hits, index, llm.name, prompt.ref, usage))
+
+
+def _model_failed(
+    question: str,
+    exc: ModelProcessError,
+    sources: list[Source],
+    hits: list[Hit],
+    index: Index,
+    model: str,
+    ref: PromptRef,
+    usage: Usage,
+) -> Answer:
+    """The extractive answer when the model process failed, with the failure as a warning."""
+    text, cited = extractive_answer(question, sources, index.embedder)
+    by_n = {s.n: s for s in sources}
+    answer = Answer(question, text, [], sources, hits, False, "extractive", model, ref, usage)
+    answer.model_error = str(exc)
+    answer.warnings.append(f"the model failed, showing quotes: {exc}")
+    answer.citations = [
+        Citation(n, by_n[n].paper_id, by_n[n].title, by_n[n].date) for n in sorted(set(cited)) if n in by_n
+    ]
+    return answer
 
 
 def _prompt_budget(llm: LLM, max_answer_tokens: int) -> int:
