@@ -31,6 +31,7 @@ from agent.llm.base import (
     Finished,
     LLMError,
     MessageLike,
+    Provider,
     StreamEvent,
     TextDelta,
     Usage,
@@ -99,7 +100,7 @@ class _StreamState:
 class OpenAICompatLLM(LLM):
     """A chat model behind an OpenAI-compatible HTTP API."""
 
-    provider = "openai"
+    provider: Provider = "openai"
 
     def __init__(
         self,

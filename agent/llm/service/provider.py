@@ -87,7 +87,9 @@ class ServiceLLM(OpenAICompatLLM):
         except LLMError as exc:
             raise self._diagnose(state, exc, time.monotonic() - started) from None
         finally:
-            events.close()
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
 
     def _diagnose(self, state: ServiceState, exc: LLMError, elapsed: float) -> ModelProcessError:
         """Name what happened to the process behind a failed call."""
