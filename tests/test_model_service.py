@@ -321,3 +321,28 @@ def test_tui_shows_the_crash_and_stays_usable(fake: Callable[..., Path], data_di
             assert len([n for n in notifications(app) if n.severity == "error"]) == 1
 
     run(scenario)
+
+
+def test_serve_runs_in_the_foreground_is_found_and_stops_cleanly_on_ctrl_c(
+    fake: Callable[..., Path], tmp_path: Path
+) -> None:
+    import signal
+
+    log = fake("ok")
+    paths = ServicePaths(load_settings().data_dir)
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "agent", "serve"], stderr=subprocess.PIPE, text=True, cwd=tmp_path
+    )
+    deadline = time.monotonic() + 60
+    while read_state(paths) is None and time.monotonic() < deadline and serve.poll() is None:
+        time.sleep(0.1)
+    state = read_state(paths)
+    assert state is not None and state.idle_timeout_s == 0  # `serve` never stops when idle by default
+    text, _ = build_llm(load_settings()).complete(MESSAGES, max_tokens=8)
+    assert text == ANSWER and _requests(log)[0][0] == state.pid  # the on-demand path found it
+    assert _cli("serve") == 2  # a second one refuses, naming the first
+    serve.send_signal(signal.SIGINT)
+    _, err = serve.communicate(timeout=30)
+    assert serve.returncode == 0, err
+    assert f"pid {state.pid}" in err and "model service stopped" in err and "Traceback" not in err
+    assert not pid_alive(state.pid) and read_state(paths) is None and read_exit(paths) is None
