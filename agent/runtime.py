@@ -29,11 +29,12 @@ def build_llm(settings: Settings, model: str | None = None, *, check_model: bool
     from agent.llm.calllog import CallLog, LoggedLLM
     from agent.llm.factory import make_llm
     from agent.llm.local import LocalLLM, check_gguf
+    from agent.llm.service.provider import ServiceLLM
 
     try:
         llm = make_llm(settings, model, check_model=check_model)
-        if isinstance(llm, LocalLLM):
-            check_gguf(llm.path)  # fail now, not after retrieval
+        if isinstance(llm, LocalLLM | ServiceLLM):
+            check_gguf(llm.path)  # fail now, not after retrieval (or after starting a service)
     except LLMError as exc:
         raise ConfigError(str(exc)) from None
     return LoggedLLM(llm, CallLog.for_settings(settings), prices=settings.prices)

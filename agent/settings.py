@@ -223,6 +223,35 @@ class Settings(BaseSettings):
         validation_alias=_env("GGUF"),
         description="GGUF file for the local provider; default SmolLM2-135M-Instruct.",
     )
+    provider: Literal["auto", "local", "openai"] = Field(
+        default="auto",
+        validation_alias=_env("PROVIDER"),
+        description="auto: the OpenAI-compatible server when a key or base URL is set, else local.",
+    )
+    local_mode: Literal["service", "inprocess"] = Field(
+        default="service",
+        validation_alias=_env("LOCAL_MODE"),
+        description="service: one shared model process per data dir; inprocess: load it in each process.",
+    )
+    local_timeout_s: float = Field(
+        default=300.0,
+        gt=0,
+        validation_alias=_env("LOCAL_TIMEOUT"),
+        description="Overall deadline in seconds for one local model call; a hung model process is stopped.",
+    )
+    service_idle_timeout_s: float = Field(
+        default=600.0,
+        ge=0,
+        validation_alias=_env("SERVICE_IDLE_TIMEOUT"),
+        description="Seconds without requests before the model service exits; 0 means never.",
+    )
+    local_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=1024,
+        validation_alias=_env("LOCAL_THREADS"),
+        description="CPU threads of the local model; default every core this process may use.",
+    )
     llm_timeout_s: float = Field(
         default=120.0,
         gt=0,

@@ -76,8 +76,10 @@ class Answer:
     removed_citations: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     query: str | None = None  # the standalone query, when a follow-up was condensed
+    model_error: str | None = None  # the local model process failed; the text is quoted instead
 
     def to_json(self) -> dict[str, object]:
+        extra: dict[str, object] = {"model_error": self.model_error} if self.model_error else {}
         return {
             "question": self.question,
             "answer": self.text,
@@ -99,6 +101,7 @@ class Answer:
             "removed_citations": self.removed_citations,
             "warnings": self.warnings,
             "query": self.query,
+            **extra,
         }
 
 

@@ -1,6 +1,6 @@
 """Run every benchmark, print one table, and write BENCHMARKS.md.
 
-    python -m benchmarks.run [--only retrieval,ingest,ask,batch,brief,scale] [--shared ../shared]
+    python -m benchmarks.run [--only retrieval,ingest,ask,batch,brief,scale,service] [--shared ../shared]
 
 Speed and memory targets live here, measured side by side with their baselines in
 one run, never as timed tests. Each suite returns rows ``{benchmark, setting, value,
@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITES = ("retrieval", "ingest", "ask", "batch", "brief", "scale")
+SUITES = ("retrieval", "ingest", "ask", "batch", "brief", "scale", "service")
 
 
 def _machine() -> str:

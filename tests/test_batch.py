@@ -177,7 +177,8 @@ def test_stdin_input_and_stdout_output(
         ("q.txt", ["q.txt", "--out", "-", "--resume"], "--resume needs an answers file"),
         ("q.txt", ["q.txt", "--out", "a.jsonl", "--since", "2025-03-12", "--until", "2025-03-01"], "is after"),
         ("q.txt", ["q.txt", "--out", "a.jsonl", "--resume", "--overwrite"], "contradict"),
-        ("q.txt", ["q.txt", "--out", "a.jsonl", "--model", "/nope/m.gguf"], "GGUF"),
+        # with a server configured, a .gguf name that is no file here is the server's model id (issue 14)
+        ("q.txt", ["q.txt", "--out", "a.jsonl", "--model", "/nope/m.gguf"], "/nope/m.gguf at http"),
     ],
 )
 def test_unusable_input_exits_2(

@@ -28,7 +28,7 @@ from agent.checks.extractive import extractive_answer
 from agent.checks.quality import check_output
 from agent.checks.streaming import LOOP_WARNING, stream_checked
 from agent.errors import UserError
-from agent.llm.base import LLM, ChatMessage, Usage
+from agent.llm.base import LLM, ChatMessage, ModelProcessError, Usage
 from agent.llm.budget import count_messages, count_tokens, trim_to_tokens
 from agent.llm.pricing import PriceTable, cost_usd
 from agent.prompts import PromptRef, load_prompt
@@ -138,7 +138,10 @@ def condense_question(
     prompt = load_prompt("condense", prompt_dir)
     turns = [{"role": m.role, "content": m.content[:1500]} for m in history[-6:]]
     messages = prompt.render(history=turns, question=question)
-    text, usage = llm.complete(messages, max_tokens=96, prompt=prompt.ref)
+    try:
+        text, usage = llm.complete(messages, max_tokens=96, prompt=prompt.ref)
+    except ModelProcessError:
+        text, usage = "", Usage()  # the answer call reports it; the plain follow-up still searches
     text = text.strip().strip('"').splitlines()[0].strip() if text.strip() else ""
     if len(text.split()) < 3 or len(text) > 600:
         # a small model's rewrite is unusable: fall back to the last question + the follow-up
@@ -208,14 +211,41 @@ def ask_events(
     messages = prompt.render(question=question, sources=[s.for_prompt() for s in sources], sentinel=SENTINEL)
 
     max_tokens = min(opts.max_answer_tokens, _SMALL_ANSWER_TOKENS) if small else opts.max_answer_tokens
-    streamed = yield from stream_checked(
-        llm, messages, max_tokens=max_tokens, temperature=opts.temperature, prompt=prompt.ref
-    )
+    try:
+        streamed = yield from stream_checked(
+            llm, messages, max_tokens=max_tokens, temperature=opts.temperature, prompt=prompt.ref
+        )
+    except ModelProcessError as exc:
+        # the local model's process died or hung: answer from the sources, and say why
+        yield finish(_model_failed(question, exc, sources, hits, index, llm.name, prompt.ref, usage))
+        return
     if streamed.looped:
         warnings.append(LOOP_WARNING)
     usage = usage + streamed.usage
     raw = streamed.text.strip()
     yield finish(_finalize(question, raw, sources, hits, index, llm.name, prompt.ref, usage))
+
+
+def _model_failed(
+    question: str,
+    exc: ModelProcessError,
+    sources: list[Source],
+    hits: list[Hit],
+    index: Index,
+    model: str,
+    ref: PromptRef,
+    usage: Usage,
+) -> Answer:
+    """The extractive answer when the model process failed, with the failure as a warning."""
+    text, cited = extractive_answer(question, sources, index.embedder)
+    by_n = {s.n: s for s in sources}
+    answer = Answer(question, text, [], sources, hits, False, "extractive", model, ref, usage)
+    answer.model_error = str(exc)
+    answer.warnings.append(f"the model failed, showing quotes: {exc}")
+    answer.citations = [
+        Citation(n, by_n[n].paper_id, by_n[n].title, by_n[n].date) for n in sorted(set(cited)) if n in by_n
+    ]
+    return answer
 
 
 def _prompt_budget(llm: LLM, max_answer_tokens: int) -> int:

@@ -47,7 +47,7 @@ from agent.batch.io import Job
 from agent.batch.output import JsonlWriter
 from agent.batch.stats import BatchStats, JobResult
 from agent.errors import UserError
-from agent.llm.base import LLM, LLMError
+from agent.llm.base import LLM, LLMError, ModelProcessError
 from agent.llm.pricing import PriceTable
 from agent.types import Answer, Done, Retrieved
 from store.errors import StoreError
@@ -87,7 +87,8 @@ def warm_up(index: Index, llm: LLM) -> None:
         index.embedder.embed(["warm up"])
     load = getattr(getattr(llm, "inner", llm), "load", None)
     if callable(load):
-        load()
+        with contextlib.suppress(ModelProcessError):  # each question then quotes and names it
+            load()
 
 
 def workers_for(llm: LLM, concurrency: int) -> int:

@@ -44,6 +44,7 @@ class BatchStats:
     failed: int = 0
     abstained: int = 0
     extractive: int = 0
+    model_failed: int = 0  # answered with quotes because the local model process failed
     latencies_ms: list[float] = field(default_factory=list)
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -70,6 +71,7 @@ class BatchStats:
             self.latencies_ms.append(result.seconds * 1000)
             self.abstained += bool(result.record.get("abstained"))
             self.extractive += result.record.get("mode") == "extractive"
+            self.model_failed += bool(result.record.get("model_error"))
         else:
             self.failed += 1
             if len(self.errors) < 20:
@@ -108,6 +110,7 @@ def summary(
         "failed": stats.failed,
         "not_run": stats.total - stats.done,
         "abstained": stats.abstained,
+        "model_failed": stats.model_failed,
         "extractive": stats.extractive,
         "load_seconds": round(load_s, 3),
         "seconds": round(stats.elapsed_s, 3),

@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 
 from agent.brief.cache import BriefCache
-from agent.llm.base import LLM, ChatMessage, Usage
+from agent.llm.base import LLM, ChatMessage, ModelProcessError, Usage
 from agent.llm.pricing import PriceTable, cost_usd
 from agent.prompts import Prompt
 
@@ -31,6 +31,9 @@ class BriefCaller:
         self.usage = Usage()
         self.cost = 0.0
         self.prompts: dict[str, str] = {}
+        #: Calls lost to a failed local model process (their parts are quoted) and the last cause.
+        self.model_failures = 0
+        self.model_error: str | None = None
         self._intervals: list[tuple[float, float]] = []
         self._lock = threading.Lock()
 
@@ -49,7 +52,8 @@ class BriefCaller:
     ) -> str:
         """The model's text for ``messages`` (rendered from ``prompt``); ``reuse`` consults the response cache.
 
-        Provider errors (after the provider's own retries) propagate: the caller decides.
+        Provider errors (after the provider's own retries) propagate: the caller decides; a
+        failed local model process (:class:`ModelProcessError`) returns ``""`` and is counted.
         """
         self.note_prompt(prompt)
         key = None
@@ -65,6 +69,13 @@ class BriefCaller:
             text, usage = self.llm.complete(
                 messages, max_tokens=max_tokens, temperature=temperature, prompt=prompt.ref
             )
+        except ModelProcessError as exc:
+            # the model process died or hung: an empty answer fails every check, so that
+            # part of the brief is quoted (and labelled) instead of the whole brief failing
+            with self._lock:
+                self.model_failures += 1
+                self.model_error = str(exc)
+            return ""
         finally:
             ended = time.perf_counter()
             with self._lock:

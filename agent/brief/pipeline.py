@@ -383,9 +383,20 @@ class _Run:
         quoted = sum(1 for e in entries if e.tldr and e.tldr.mode == "extractive")
         if quoted and self.opts.tldrs != "extractive":
             yield self._notice(f"{quoted} of {len(entries)} TL;DRs are quoted from abstracts (no model text)")
+        if self.caller.model_failures:
+            yield self._notice(
+                f"the model failed on {self.caller.model_failures} call(s), so those parts are quoted: "
+                f"{self.caller.model_error}"
+            )
 
     def _store(self, entries: Sequence[_Paper], key: dict[str, str]) -> None:
-        rows = [(e.paper.text_hash, e.tldr.text, e.tldr.mode) for e in entries if e.tldr is not None]
+        # quotes that stand in for a failed model process are not the model's verdict: don't keep them
+        lost = self.caller.model_failures > 0
+        rows = [
+            (e.paper.text_hash, e.tldr.text, e.tldr.mode)
+            for e in entries
+            if e.tldr is not None and not (lost and e.tldr.mode == "extractive")
+        ]
         if rows:
             self.cache.put_tldrs(rows, **key)
 
@@ -575,6 +586,8 @@ class _Run:
                 "vectors": dict(self.vector_sources),
             },
             fetched=self.fetched,
+            model_failures=self.caller.model_failures,
+            model_error=self.caller.model_error,
         )
         return Brief(self.window, out_themes, highlights, trends, provenance, list(self.warnings))
 

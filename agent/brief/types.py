@@ -181,6 +181,8 @@ class Provenance:
     llm_wall_s: float
     clustering: dict[str, object]
     fetched: int = 0
+    model_failures: int = 0  # calls lost to a failed local model process (quoted instead)
+    model_error: str | None = None
 
     @property
     def calls_per_paper(self) -> float:
@@ -206,6 +208,7 @@ class Provenance:
             "llm_wall_s": round(self.llm_wall_s, 3),
             "clustering": self.clustering,
             "fetched": self.fetched,
+            **({"model_failures": self.model_failures, "model_error": self.model_error} if self.model_failures else {}),
         }
 
 

@@ -72,10 +72,11 @@ def _register() -> None:
         index,
         maintenance,
         models,
+        serve,
         tui,
     )
 
-    for module in (index, backfill, maintenance, fetch, ask, compare, brief, batch, evals, tui, models, doctor):
+    for module in (index, backfill, maintenance, fetch, ask, compare, brief, batch, evals, serve, tui, models, doctor):
         module.register(app)
 
 

@@ -2,7 +2,9 @@
 
 * :mod:`.base` – :class:`LLM`, messages, stream events, :class:`LLMError`;
 * :mod:`.openai_compat` – any ``/v1/chat/completions`` server;
-* :mod:`.local` – a GGUF file run in-process;
+* :mod:`.local` – a GGUF file run in-process (``PAPERBRIEF_LOCAL_MODE=inprocess``);
+* :mod:`.service` – the default for local models: one shared model process per data dir,
+  reached through the OpenAI-compatible provider, crash-isolated;
 * :mod:`.factory` – :func:`make_llm` picks one from the settings;
 * :mod:`.registry` – local GGUF files under ``<data_dir>/models/`` and the one chosen;
   :mod:`.hub` – resumable, verified downloads from the Hugging Face Hub (``models pull``);

@@ -97,6 +97,18 @@ class LLMError(ServiceError):
         super().__init__(" ".join(str(message).split()))
 
 
+class ModelProcessError(LLMError):
+    """The local model's process died, hung past its deadline, or cannot be (re)started.
+
+    Unlike a remote server's error this is never the caller's fault and never worth
+    failing the whole command for: ``ask`` answers extractively, ``brief`` quotes, ``batch``
+    marks the item and goes on. The message names the cause and the fix when known.
+    """
+
+    title = "Local model failed"
+    hint = "run `paperbrief doctor`; the next call restarts the model service"
+
+
 def as_messages(messages: Sequence[MessageLike]) -> list[ChatMessage]:
     """Accept dataclasses or ``{"role", "content"}`` dicts; providers work on dataclasses."""
     out: list[ChatMessage] = []

@@ -2,7 +2,12 @@
 
 The rule is deliberately short so it can be stated in ``--help``: a configured API
 key or base URL means the OpenAI-compatible provider; otherwise the local GGUF
-model. A ``--model`` ending in ``.gguf`` always means that local file.
+model (``PAPERBRIEF_PROVIDER`` forces one or the other). A ``--model`` ending in
+``.gguf`` means that local file when no server is configured or the file exists;
+with a server configured, a name that is not a file here is the server's model id.
+
+The local model runs in the shared model service (:mod:`agent.llm.service`) unless
+``PAPERBRIEF_LOCAL_MODE=inprocess``.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.llm.base import LLM, LLMError
-from agent.llm.local import LocalLLM
+from agent.llm.local import DEFAULT_LOCAL_CONTEXT, LocalLLM, cpu_threads, default_gguf
 from agent.llm.registry import chosen_gguf
 from agent.llm.retry import RetryPolicy
 from agent.settings import Settings
@@ -39,18 +44,24 @@ def make_llm(
     built from ``llm_attempts`` (tests inject a sleep that doesn't sleep).
     """
     chosen = model or settings.model
-    if chosen and chosen.lower().endswith(".gguf"):
-        return LocalLLM(Path(chosen), context_window=settings.context_window)
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-    if not key and not settings.openai_base_url:
+    server = settings.provider == "openai" or (
+        settings.provider == "auto" and bool(key or settings.openai_base_url)
+    )
+    if chosen and chosen.lower().endswith(".gguf"):
+        path = Path(chosen).expanduser()
+        if not server or path.is_file():
+            return local_llm(settings, path)
+    elif settings.provider == "local":
+        return local_llm(settings, settings.gguf or chosen_gguf(settings.data_dir))
+    if not server:
         if chosen:
             raise LLMError(
                 f"model {chosen} needs an OpenAI-compatible server: set OPENAI_API_KEY or "
                 "OPENAI_BASE_URL, or pass a .gguf file to use a local model"
             )
         # PAPERBRIEF_GGUF wins; else the model chosen with `paperbrief models use`; else SmolLM2
-        gguf = settings.gguf or chosen_gguf(settings.data_dir)
-        return LocalLLM(gguf, context_window=settings.context_window)
+        return local_llm(settings, settings.gguf or chosen_gguf(settings.data_dir))
     # imported here: ``openai`` costs about a second of start-up, paid only by a remote model
     from agent.llm.openai_compat import DEFAULT_MODEL, OpenAICompatLLM
 
@@ -66,6 +77,24 @@ def make_llm(
     if check_model:
         _check_model(llm)
     return llm
+
+
+def local_llm(settings: Settings, gguf: Path | None) -> LLM:
+    """The local GGUF model: through the shared service, or in this process when asked."""
+    if settings.local_mode == "inprocess":
+        return LocalLLM(gguf, context_window=settings.context_window, n_threads=settings.local_threads)
+    from agent.llm.service.process import ServiceSpec
+    from agent.llm.service.provider import ServiceLLM
+
+    path = (gguf.expanduser() if gguf else default_gguf()).resolve()
+    spec = ServiceSpec(
+        model=path,
+        data_dir=settings.data_dir,
+        n_ctx=settings.context_window or DEFAULT_LOCAL_CONTEXT,
+        threads=settings.local_threads or cpu_threads(),
+        idle_timeout_s=settings.service_idle_timeout_s,
+    )
+    return ServiceLLM(spec, deadline_s=settings.local_timeout_s)
 
 
 def _check_model(llm: OpenAICompatLLM) -> None:

@@ -32,6 +32,7 @@ from agent.llm.base import (
     Finished,
     LLMError,
     MessageLike,
+    Provider,
     StreamEvent,
     TextDelta,
     Usage,
@@ -107,7 +108,7 @@ class _StreamState:
 class OpenAICompatLLM(LLM):
     """A chat model behind an OpenAI-compatible HTTP API."""
 
-    provider = "openai"
+    provider: Provider = "openai"
 
     def __init__(
         self,
@@ -129,6 +130,8 @@ class OpenAICompatLLM(LLM):
         self._secrets = [api_key] if api_key else []
         self._compat = _Compat(completion_tokens_param=model.startswith(_REASONING_PREFIXES))
         self._compat.temperature = not self._compat.completion_tokens_param
+        #: Extra fields sent with every request (``extra_body``), for server-specific sampling options.
+        self.extra_params: dict[str, Any] = {}
         self._client = _make_client(self.base_url, api_key, timeout_s)
 
     @property
@@ -202,6 +205,8 @@ class OpenAICompatLLM(LLM):
             params["temperature"] = temperature
         if stop:
             params["stop"] = list(stop)
+        if self.extra_params:
+            params["extra_body"] = dict(self.extra_params)
         if self._compat.usage_option:
             params["stream_options"] = {"include_usage": True}
         return params

@@ -77,6 +77,11 @@ def _print_summary(data: dict[str, Any]) -> None:
         table.add_row("duplicates (answered once)", f"{data['duplicates']:,}")
     if data["ok"]:
         table.add_row("abstained / extractive", f"{data['abstained']:,} / {data['extractive']:,}")
+        if data.get("model_failed"):
+            table.add_row(
+                "quoted: model failed",
+                Text(f"{data['model_failed']:,} (\"model_error\" in the output)", style="yellow"),
+            )
         lat = data["latency_ms"]
         table.add_row("latency p50 / p95", f"{lat['p50'] / 1000:.2f} s / {lat['p95'] / 1000:.2f} s")
     tokens = data["tokens"]

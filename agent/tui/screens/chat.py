@@ -249,6 +249,8 @@ class ChatScreen(Screen[None]):
             self._active = None
             self.refresh_bindings()
             await view.finish(answer)
+            if answer.model_error:  # quoted instead: say why, loudly, and stay usable
+                self.notify(answer.model_error, title="Local model failed", severity="error", timeout=10)
             app_of(self).record_usage(answer.usage, answer.cost_usd)
             self.history += [ChatMessage("user", answer.question), ChatMessage("assistant", answer.text)]
             self._save(answer)
