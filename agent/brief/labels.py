@@ -1,9 +1,10 @@
 """Theme labels that read like section headings: the cluster's own key phrases, never a cut-off one.
 
-Labels are class-based TF-IDF key phrases, the way BERTopic names topics: every
-paper of a theme is one class document, each candidate phrase is weighted by its
-frequency in the theme times ``log(1 + average class size / its frequency over all
-themes)``, so a phrase frequent in the theme and rare elsewhere wins. Candidates are
+Labels are class-based TF-IDF key phrases, the way BERTopic names topics: all the
+papers of a theme are one class document, and each candidate phrase is scored by
+its share of the theme's divergence from the window (``p_theme * log(p_theme /
+p_window)``), so a phrase frequent in the theme *and* rare elsewhere wins; plain
+c-TF-IDF lets a phrase every theme uses ("natural language") name one of them. Candidates are
 2- and 3-word phrases (a phrase names an idea; "data" or "scaling" alone do not)
 that neither start nor end on a stop word, used by at least two papers; single
 words are the fallback when a theme has no shared phrase.
@@ -20,19 +21,17 @@ import re
 import numpy as np
 
 #: Words a heading may not end on: a label ending in one was cut mid-phrase.
-_DANGLING = frozenset(
-    """a an the of for to in on at by with from into onto over under via and or but nor as than
+_DANGLING_WORDS = """a an the of for to in on at by with from into onto over under via and or but nor as than
     versus vs towards toward about across between through without within per its their our your
-    this that these those is are be""".split()
-)
+    this that these those is are be"""
+_DANGLING = frozenset(_DANGLING_WORDS.split())
 _TOKEN = r"(?u)\b[a-zA-Z][a-zA-Z0-9\-]{1,}\b"
-_EDGE_STOP_EXTRA = frozenset(
-    """paper propose proposed proposes method approach results show using use used based novel new
+_EDGE_WORDS = """paper propose proposed proposes method approach results show using use used based novel new
     existing work framework achieve achieves demonstrate study model models significant significantly
     effective extensive experiments various address introduce introduces present presents outperforms
     improve improves efficient https github com available et al however recent recently including
-    large high low better best different specific given multiple single key able""".split()
-)
+    large high low better best different specific given multiple single key able"""
+_EDGE_STOP_EXTRA = frozenset(_EDGE_WORDS.split())
 MAX_LABEL_WORDS = 8
 
 
@@ -70,14 +69,32 @@ def key_phrases(texts: list[str], labels: np.ndarray, top: int = 3) -> dict[int,
     doc_freq = np.asarray((per_doc > 0).sum(axis=0)).ravel()
     tf = np.vstack([np.asarray(per_doc[labels == c].sum(axis=0)).ravel() for c in classes]).astype(np.float64)
     tf[:, edge_stopped | (doc_freq < 2)] = 0.0
-    avg = tf.sum() / max(len(classes), 1)
-    idf = np.log1p(avg / np.clip(tf.sum(axis=0), 1.0, None))
-    scores = tf / np.clip(tf.sum(axis=1, keepdims=True), 1.0, None) * idf
+    # each phrase's share of the theme's divergence from the whole window: frequent in the
+    # theme *and* over-represented there ("natural language" is frequent everywhere)
+    p_theme = tf / np.clip(tf.sum(axis=1, keepdims=True), 1.0, None)
+    p_all = tf.sum(axis=0) / max(float(tf.sum()), 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scores = np.where(p_theme > 0, p_theme * np.log(p_theme / np.clip(p_all, 1e-12, None)), 0.0)
+    acronyms = _acronyms(texts)
     out: dict[int, list[str]] = {}
     for row, c in enumerate(classes):
         phrases = _best(terms, scores[row], size >= 2, top)
         words = _best(terms, scores[row], size == 1, top)
-        out[c] = (phrases + [w for w in words if not _covered(w, phrases)])[:top]
+        chosen = (phrases + [w for w in words if not _covered(w, phrases)])[:top]
+        out[c] = [" ".join(acronyms.get(w, w) for w in term.split()) for term in chosen]
+    return out
+
+
+def _acronyms(texts: list[str]) -> dict[str, str]:
+    """Words the papers write in capitals (``LLM``, ``RLHF``), so labels keep them so."""
+    counts: dict[str, int] = {}
+    for text in texts:
+        for word in set(re.findall(r"\b[A-Z][A-Z0-9]{1,5}s?\b", text)):
+            counts[word] = counts.get(word, 0) + 1
+    out: dict[str, str] = {}
+    for word, n in counts.items():
+        if n >= 2:
+            out[word.lower()] = word
     return out
 
 

@@ -58,7 +58,12 @@ _SETUP = re.compile(
     r"with the (rapid|recent|growing)|despite|however,|although|while)\b|\b(has|have) (attracted|gained|become)\b",
     re.I,
 )
-_LEAD_IN = re.compile(r"^(?:in this (?:paper|work|study|article),?\s+|here,?\s+)(w)(?=e\b)", re.I)
+_LEAD_IN = re.compile(
+    r"^(?:(?:in this (?:paper|work|study|article)|here|in response|to this end|to (?:address|fill|tackle|solve) "
+    r"(?:this|these|that|the) (?:\w+ )?(?:gap|issues?|limitations?|challenges?|problems?)|therefore|thus|finally|"
+    r"first|second|third|specifically|concretely|in particular),?\s+)(w(?=e\b)|t(?=his (?:paper|work|study)\b))",
+    re.I,
+)
 _CLAUSE = re.compile(r"[,;:]\s|\s[—–]\s|\s(?:which|while|where|whereas|and thereby|thereby)\s")
 _WORD = re.compile(r"[A-Za-z][A-Za-z\-]+")
 _STOP_WORDS = """this that with from their there these those which while where when what into onto over under
