@@ -51,9 +51,9 @@ def _root(
 
 
 def _register() -> None:
-    from agent.cli.commands import ask, batch, brief, compare, evals, fetch, index, tui
+    from agent.cli.commands import ask, batch, brief, compare, evals, fetch, index, interests, tui
 
-    for module in (index, fetch, ask, compare, brief, batch, evals, tui):
+    for module in (index, fetch, ask, compare, brief, batch, evals, interests, tui):
         module.register(app)
 
 
