@@ -70,7 +70,7 @@ def pick_for_you(themes: list[WorkTheme], count: int = FOR_YOU) -> list[Pick]:
 def rank_themes(themes: list[WorkTheme]) -> list[WorkTheme]:
     """Themes the reader cares about first (by their best match), Other always last."""
     def best(t: WorkTheme) -> float:
-        return max((e.match.score for e in t.members if e.match is not None), default=0.0)
+        return max((e.match.score for e in t.members if e.match is not None and e.match.matched), default=0.0)
 
     named = sorted((t for t in themes if not t.is_other), key=lambda t: (-best(t), t.key))
     return named + [t for t in themes if t.is_other]
