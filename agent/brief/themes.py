@@ -34,6 +34,8 @@ MAX_THEMES = 30
 MAX_SHARE = 0.3
 BALANCE_MIN_PAPERS = 100
 SPLIT_MIN_SILHOUETTE = 0.02
+#: ...and at least this fraction of the silhouette of the week's own themes.
+SPLIT_RELATIVE = 0.75
 #: Generic research words that c-TF-IDF would otherwise let through for big themes.
 _RESEARCH_WORDS = """paper papers propose proposed proposes method methods approach approaches result results
     show shows shown using use used based novel new existing work works framework frameworks
@@ -120,9 +122,10 @@ def balance(vectors: np.ndarray, clustering: Clustering, max_share: float = MAX_
 
     A theme that big is usually several topics the silhouette-chosen cut left merged
     (the seed week's "Data-Scaling LLM Test-" held 53 of 131). Its members are cut
-    again with Ward into 2 to 4 parts; the split is kept when the parts separate at all
-    (silhouette above ``SPLIT_MIN_SILHOUETTE``), else the theme is really one topic and
-    stays whole, which ``clustering.justified`` records. Parts too small go to Other.
+    again with Ward into 2 to 4 parts; the split is kept when the parts separate about as
+    well as the week's themes do (silhouette at least ``SPLIT_RELATIVE`` times the week's,
+    and above ``SPLIT_MIN_SILHOUETTE``), else the theme is really one topic and stays
+    whole, which ``clustering.justified`` records. Parts too small go to Other.
     """
     from scipy.cluster.hierarchy import fcluster, linkage
     from sklearn.metrics import silhouette_score
@@ -133,6 +136,15 @@ def balance(vectors: np.ndarray, clustering: Clustering, max_share: float = MAX_
         return clustering
     labels = clustering.labels.copy()
     justified: list[int] = []
+    # a split must separate about as well as the week's own themes do: text embeddings give
+    # low silhouettes everywhere, and any blob cut in two scores a little above zero
+    full = np.clip(1.0 - x @ x.T, 0.0, 2.0)
+    np.fill_diagonal(full, 0.0)
+    kept = labels != OTHER
+    week = 0.0
+    if len(np.unique(labels[kept])) >= 2:
+        week = float(silhouette_score(full[np.ix_(kept, kept)], labels[kept], metric="precomputed"))
+    bar = max(SPLIT_MIN_SILHOUETTE, SPLIT_RELATIVE * week)
     for _ in range(4):
         sizes = {int(t): int(np.count_nonzero(labels == t)) for t in np.unique(labels) if t != OTHER}
         big = [t for t, size in sorted(sizes.items(), key=lambda kv: -kv[1]) if size > max_share * n]
@@ -143,8 +155,7 @@ def balance(vectors: np.ndarray, clustering: Clustering, max_share: float = MAX_
         idx = np.flatnonzero(labels == theme)
         sub = x[idx]
         tree = linkage(sub.astype(np.float64), method="ward")
-        distance = np.clip(1.0 - sub @ sub.T, 0.0, 2.0)
-        np.fill_diagonal(distance, 0.0)
+        distance = full[np.ix_(idx, idx)]
         best: tuple[float, np.ndarray] | None = None
         for k in range(2, 5):
             parts = fcluster(tree, k, criterion="maxclust") - 1
@@ -153,7 +164,7 @@ def balance(vectors: np.ndarray, clustering: Clustering, max_share: float = MAX_
             score = float(silhouette_score(distance, parts, metric="precomputed"))
             if best is None or score > best[0] + 1e-9:
                 best = (score, parts)
-        if best is None or best[0] < SPLIT_MIN_SILHOUETTE:
+        if best is None or best[0] < bar:
             justified.append(theme)
             continue
         top = int(labels.max()) + 1
