@@ -63,6 +63,20 @@ def brief_themes(themes: list[WorkTheme]) -> list[BriefTheme]:
     ]
 
 
+def clustering_record(clustering: Clustering, embedding_model: str, vectors: dict[str, int]) -> dict[str, object]:
+    """How the themes were made, for the provenance."""
+    return {
+        "method": "ward + silhouette",
+        "k": clustering.chosen_k,
+        "candidates": [list(c) for c in clustering.candidates],
+        "other": int(np.count_nonzero(clustering.labels == OTHER)),
+        "embedding_model": embedding_model,
+        "vectors": dict(vectors),
+        "split_from": clustering.split_from,
+        "justified": clustering.justified,
+    }
+
+
 def trends(
     previous: Window,
     papers: list[Paper],

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
@@ -353,24 +352,6 @@ class _Run(TldrStage):
             out.append(highlight(p, reasons_by_n.get(i), parts))
         return out
 
-    def _run_jobs(self, jobs: list[tuple[WorkTheme | None, object]]) -> Iterator[tuple[WorkTheme | None, object]]:
-        """Run each job's callable, serially for the local model, else on ``self.workers`` threads."""
-        if self.workers == 1:
-            for theme, fn in jobs:
-                yield theme, fn()  # type: ignore[operator]
-            return
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="brief") as pool:
-            futures: dict[Future[object], WorkTheme | None] = {pool.submit(fn): t for t, fn in jobs}  # type: ignore[arg-type]
-            pending = set(futures)
-            try:
-                while pending:
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        yield futures[future], future.result()
-            finally:
-                for future in pending:
-                    future.cancel()
-
     # --- assembly -----------------------------------------------------------------------
     def _assemble(
         self, entries: list[WorkPaper], clustering: Clustering, themes: list[WorkTheme],
@@ -381,7 +362,6 @@ class _Run(TldrStage):
             if e.tldr:
                 modes[e.tldr.mode] = modes.get(e.tldr.mode, 0) + 1
             modes["cached"] += int(e.cached)
-        usage = self.caller.usage
         provenance = Provenance(
             window=self.window,
             papers=len(entries),
@@ -395,31 +375,22 @@ class _Run(TldrStage):
             llm_calls=self.caller.calls,
             reused_calls=self.caller.reused,
             tldrs=modes,
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
+            prompt_tokens=self.caller.usage.prompt_tokens,
+            completion_tokens=self.caller.usage.completion_tokens,
             cost_usd=self.caller.cost,
             llm_wall_s=self.caller.llm_wall_s(),
-            clustering={
-                "method": "ward + silhouette",
-                "k": clustering.chosen_k,
-                "candidates": [list(c) for c in clustering.candidates],
-                "other": int(np.count_nonzero(clustering.labels == OTHER)),
-                "embedding_model": self.index.config.embedding.model_id,
-                "vectors": dict(self.vector_sources),
-                "split_from": clustering.split_from,
-                "justified": clustering.justified,
-            },
+            clustering=assemble.clustering_record(clustering, self.index.config.embedding.model_id,
+                                                  self.vector_sources),
             fetched=self.fetched,
             skipped={TASK_LABELS.get(k, k): v for k, v in self.skipped.items()},
         )
         health = run_health([e.paper for e in entries], self.window, fetched=self.fetched,
                             source_errors=self.source_errors)
         health.newest_listing = self.index.catalog.listing_range()[1]
-        reader = self.affinity is not None
         return Brief(
             self.window, assemble.brief_themes(themes), highlights, trends, provenance, list(self.warnings),
             health=health,
-            for_you=[for_you_entry(p) for p in pick_for_you(themes)] if reader else [],
+            for_you=[for_you_entry(p) for p in pick_for_you(themes)] if self.affinity is not None else [],
             interests=[n for n, k in zip(self.affinity.names, self.affinity.kinds, strict=True) if k == "interest"]
             if self.affinity is not None else [],
         )

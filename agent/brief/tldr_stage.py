@@ -145,3 +145,22 @@ class TldrStage:
                     yield job, future.result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _run_jobs(self, jobs: list[tuple[WorkTheme | None, object]]) -> Iterator[tuple[WorkTheme | None, object]]:
+        """The reduce stage's calls (syntheses, highlight reasons), pooled like TL;DRs: serially
+        for the local model, else on ``self.workers`` threads, yielding as each finishes."""
+        if self.workers == 1:
+            for theme, fn in jobs:
+                yield theme, fn()  # type: ignore[operator]
+            return
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="brief") as pool:
+            futures: dict[Future[object], WorkTheme | None] = {pool.submit(fn): t for t, fn in jobs}  # type: ignore[arg-type]
+            pending = set(futures)
+            try:
+                while pending:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        yield futures[future], future.result()
+            finally:
+                for future in pending:
+                    future.cancel()
