@@ -129,7 +129,7 @@ class Paper:
     @classmethod
     def from_json(cls, data: dict[str, object]) -> Paper:
         def _dates(value: object) -> tuple[date, ...]:
-            return tuple(date.fromisoformat(str(v)) for v in (value or []))  # type: ignore[union-attr]
+            return tuple(date.fromisoformat(str(v)) for v in (value or []))  # type: ignore[union-attr,attr-defined]
 
         published = data.get("published")
         return cls(
@@ -141,11 +141,11 @@ class Paper:
             listing_dates=_dates(data.get("listing_dates")),
             sources=tuple(data.get("sources") or ()),  # type: ignore[arg-type]
             url=data.get("url") or None,  # type: ignore[arg-type]
-            upvotes=int(data["upvotes"]) if data.get("upvotes") is not None else None,  # type: ignore[arg-type]
+            upvotes=int(data["upvotes"]) if data.get("upvotes") is not None else None,  # type: ignore[arg-type,call-overload]
             keywords=tuple(data.get("keywords") or ()),  # type: ignore[arg-type]
             arxiv_id=data.get("arxiv_id") or None,  # type: ignore[arg-type]
             categories=tuple(data.get("categories") or ()),  # type: ignore[arg-type]
-            version=int(data["version"]) if data.get("version") is not None else None,  # type: ignore[arg-type]
+            version=int(str(data["version"])) if data.get("version") is not None else None,
             revised_dates=_dates(data.get("revised_dates")),
         )
 

@@ -194,9 +194,9 @@ class _Run(TldrStage):
         newest = self.index.catalog.listing_range()[1]
         why = empty_reason(self.window, today=today, newest=newest)
         tried = "the index" + (" and Hugging Face" if self.opts.fetch else "")
-        errors = f"; Hugging Face is unreachable (offline? {self.source_errors[0]})" if self.source_errors else ""
+        offline = f"; Hugging Face is unreachable (offline? {self.source_errors[0]})" if self.source_errors else ""
         raise BriefError(
-            f"no papers listed in {where} in {tried}: likely {why}{errors}; add papers with `{INGEST_HINT}`"
+            f"no papers listed in {where} in {tried}: likely {why}{offline}; add papers with `{INGEST_HINT}`"
         )
 
     # --- 2. vectors -------------------------------------------------------------------
