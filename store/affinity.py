@@ -20,7 +20,7 @@ from store.interests import Reader, ReaderStore
 from store.papers import Paper
 
 #: Below this cosine a paper does not "match" an interest (all-MiniLM query-to-abstract scale).
-MATCH_SIM = 0.45
+MATCH_SIM = 0.35
 #: A starred paper is a narrower signal than an interest the reader wrote: discounted a little.
 STAR_WEIGHT = 0.9
 
