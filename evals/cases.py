@@ -119,6 +119,8 @@ class BriefCase(_Strict):
     until: date
     papers: list[str] = Field(default_factory=list)
     themes: list[Phrase] = Field(default_factory=list)
+    interests: list[str] = Field(default_factory=list)  # the reader's; none: the brief is for everyone
+    for_you: list[Phrase] = Field(default_factory=list)  # each top-5 "For you" title matches one
     note: str | None = None
 
     @model_validator(mode="after")
@@ -127,6 +129,8 @@ class BriefCase(_Strict):
             raise ValueError(f"since {self.since} is after until {self.until}")
         if not self.papers and not self.themes:
             raise ValueError("a brief case needs 'papers' or 'themes'")
+        if self.for_you and not self.interests:
+            raise ValueError("'for_you' needs 'interests' to rank by")
         return self
 
 

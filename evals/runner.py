@@ -446,7 +446,17 @@ class Runner:
         window = Window(case.since, case.until, f"{case.since.isoformat()}..{case.until.isoformat()}")
         # the brief's own cache stays in memory: the response cache alone decides what is replayed
         cache = BriefCache(None)
-        options = BriefOptions(fetch=False, max_model_tldrs=BRIEF_MODEL_TLDRS, today=case.until)
+        from evals.brief_checks import brief_checks
+        from store.affinity import Affinity
+
+        affinity = None
+        if case.interests:
+            anchors = suite.index.embedder.embed(case.interests)
+            affinity = Affinity(anchors, ["interest"] * len(case.interests), list(case.interests))
+        options = BriefOptions(
+            fetch=False, max_model_tldrs=BRIEF_MODEL_TLDRS, today=case.until,
+            for_everyone=affinity is None, affinity=affinity,
+        )
         started = time.perf_counter()
         try:
             brief = build_brief(
@@ -484,6 +494,8 @@ class Runner:
             "tokens.completion": float(prov.completion_tokens),
             "cost.usd": prov.cost_usd,
         }
+        checks, failed = brief_checks(brief, case.for_you)
+        metrics.update(checks)
         return {
             "id": case.id,
             "kind": "brief",
@@ -494,6 +506,7 @@ class Runner:
                 "not_listed": [titles[p] for p in expected if p not in listed],
                 "not_highlighted": [titles[p] for p in expected if p in listed and p not in prominent],
                 "themes": themes_missing,
+                **failed,
             },
             "warnings": brief.warnings,
             "prompts": [_ref(r) for r in refs],

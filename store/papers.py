@@ -34,6 +34,15 @@ def normalize_arxiv_id(raw: str | None) -> str | None:
     return None
 
 
+_VERSION = re.compile(r"(?<![\w.])(?:\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})v(\d+)(?![\w])")
+
+
+def arxiv_version(raw: str | None) -> int | None:
+    """The version number in ``raw`` (``2503.01234v2`` -> 2), or None when it names no version."""
+    m = _VERSION.search(raw.strip()) if raw else None
+    return int(m.group(1)) if m else None
+
+
 def title_key(title: str) -> str:
     """Fold a title to the key used to recognise the same paper across sources.
 
@@ -78,6 +87,10 @@ class Paper:
     keywords: tuple[str, ...] = ()
     arxiv_id: str | None = None
     categories: tuple[str, ...] = field(default=())
+    #: The highest arXiv version seen (``v2`` -> 2), None when no source named one.
+    version: int | None = None
+    #: Listing days on which a higher version than the one stored before was seen.
+    revised_dates: tuple[date, ...] = ()
 
     @property
     def text_hash(self) -> str:
@@ -105,6 +118,12 @@ class Paper:
         data["listing_dates"] = [d.isoformat() for d in self.listing_dates]
         for key in ("authors", "sources", "keywords", "categories"):
             data[key] = list(data[key])
+        # written only when known, so records stored before versions were tracked keep their hash
+        if self.version is None:
+            del data["version"]
+        del data["revised_dates"]
+        if self.revised_dates:
+            data["revised_dates"] = [d.isoformat() for d in self.revised_dates]
         return data
 
     @classmethod
@@ -132,6 +151,8 @@ class Paper:
             keywords=_strs(data.get("keywords")),
             arxiv_id=_opt(data.get("arxiv_id")),
             categories=_strs(data.get("categories")),
+            version=int(str(data["version"])) if data.get("version") is not None else None,
+            revised_dates=_dates(data.get("revised_dates")),
         )
 
 
@@ -146,7 +167,8 @@ def merge_papers(old: Paper, new: Paper) -> Paper:
     newer sighting when it has a value (a revised abstract replaces the old one),
     except when the new abstract is a truncation of the stored one (listing pages
     sometimes cut abstracts short), and upvotes, where the higher count wins.
-    An arXiv id found by either sighting becomes the record's id.
+    An arXiv id found by either sighting becomes the record's id. A sighting with a
+    higher arXiv version than the stored one records its listing days as revisions.
     """
     arxiv_id = new.arxiv_id or old.arxiv_id
     abstract = new.abstract or old.abstract
@@ -154,6 +176,12 @@ def merge_papers(old: Paper, new: Paper) -> Paper:
     if stem and len(new.abstract) < len(old.abstract) and old.abstract.startswith(stem):
         abstract = old.abstract
     upvotes_seen = [u for u in (old.upvotes, new.upvotes) if u is not None]
+    versions = [v for v in (old.version, new.version) if v is not None]
+    revised = old.revised_dates
+    if old.version is not None and new.version is not None and new.version > old.version:
+        # a new version is a revision of a paper already seen, not a new paper
+        days = set(new.listing_dates) - set(old.listing_dates) or set(new.listing_dates)
+        revised = tuple(sorted(set(revised) | days))
     return replace(
         old,
         id=arxiv_id or old.id,
@@ -168,6 +196,8 @@ def merge_papers(old: Paper, new: Paper) -> Paper:
         keywords=_union(old.keywords, new.keywords),
         arxiv_id=arxiv_id,
         categories=_union(old.categories, new.categories),
+        version=max(versions) if versions else None,
+        revised_dates=revised,
     )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from agent.brief.cache import BriefCache
+from agent.brief.labels import valid_label
 from agent.brief.pipeline import BriefOptions, build_brief
 from agent.brief.render import render_markdown
 from agent.brief.weeks import parse_week
@@ -42,12 +43,16 @@ def test_local_model_brief_for_the_seed_week(shared_dir: Path, tmp_path: Path) -
     p = brief.provenance
     assert p.model.startswith("SmolLM2") and p.provider == "local"
     assert p.tldrs["model"] + p.tldrs["extractive"] == 131 and p.tldrs["model"] <= 8
-    assert 0 < p.llm_calls <= 8 + 2 * p.themes  # TL;DRs, then a name and a synthesis per theme
+    assert 0 < p.llm_calls <= 8  # TL;DRs only: SmolLM2's theme names and syntheses fail too often to ask for
+    assert p.skipped == {"theme names": "SmolLM2 passes 1/5", "syntheses": "SmolLM2 passes 0/5"}
     named = [t for t in brief.themes if not t.is_other]
     assert len(named) >= 2 and len({t.name for t in named}) == len(named)
+    assert all(valid_label(t.name) for t in named)  # no label cut mid-phrase
+    assert max(len(t.papers) for t in named) <= 0.3 * 131 or p.clustering["justified"]
     for theme in named:
         assert theme.synthesis.mode in ("generative", "extractive") and theme.synthesis.text
         assert {c.paper_id for c in theme.cited_papers()} <= {q.paper_id for q in theme.papers}
     assert 3 <= len(brief.highlights) <= 5
     md = render_markdown(brief)
     assert md.startswith("# Weekly brief · 2026-W11") and "## Provenance" in md
+    assert "Run health: 131 listed" in md and "syntheses skipped: SmolLM2 passes 0/5" in md

@@ -260,8 +260,9 @@ def extractive_synthesis(items: Sequence[SynthItem], *, note: str, quote: int = 
 
 
 def _sentence(text: str) -> str:
+    """A quoted TL;DR keeps its closing punctuation, so ``… agents. [1] We …`` still reads as sentences."""
     text = text.strip()
-    return text[:-1] if text.endswith(".") else text
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
 
 
 # --- highlights ---------------------------------------------------------------------

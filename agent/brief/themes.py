@@ -30,6 +30,12 @@ OTHER = -1
 #: A paper less similar than this (cosine) to its theme's centroid is an outlier.
 OUTLIER_SIM = 0.25
 MAX_THEMES = 30
+#: No theme should hold more than this share of a big week unless it really is one topic.
+MAX_SHARE = 0.3
+BALANCE_MIN_PAPERS = 100
+SPLIT_MIN_SILHOUETTE = 0.02
+#: ...and at least this fraction of the silhouette of the week's own themes.
+SPLIT_RELATIVE = 0.75
 #: Generic research words that c-TF-IDF would otherwise let through for big themes.
 _RESEARCH_WORDS = """paper papers propose proposed proposes method methods approach approaches result results
     show shows shown using use used based novel new existing work works framework frameworks
@@ -51,6 +57,8 @@ class Clustering:
     centroids: np.ndarray  # one L2-normalised row per theme (Other has none)
     candidates: list[tuple[int, float]] = field(default_factory=list)  # (k, silhouette) tried
     chosen_k: int = 1
+    split_from: int = 0  # themes before :func:`balance` split the big ones (0: not split)
+    justified: int = 0  # themes over the share kept whole because they are one topic
 
     @property
     def n_themes(self) -> int:
@@ -107,6 +115,64 @@ def cluster_papers(vectors: np.ndarray) -> Clustering:
     if best is None:
         return _finish(x, np.zeros(n, dtype=int), candidates, 1, outliers=False)
     return _finish(x, best[2], candidates, best[1], outliers=True)
+
+
+def balance(vectors: np.ndarray, clustering: Clustering, max_share: float = MAX_SHARE) -> Clustering:
+    """Split themes holding more than ``max_share`` of a week of ``BALANCE_MIN_PAPERS``+ papers.
+
+    A theme that big is usually several topics the silhouette-chosen cut left merged
+    (the seed week's "Data-Scaling LLM Test-" held 53 of 131). Its members are cut
+    again with Ward into 2 to 4 parts; the split is kept when the parts separate about as
+    well as the week's themes do (silhouette at least ``SPLIT_RELATIVE`` times the week's,
+    and above ``SPLIT_MIN_SILHOUETTE``), else the theme is really one topic and stays
+    whole, which ``clustering.justified`` records. Parts too small go to Other.
+    """
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from sklearn.metrics import silhouette_score
+
+    x = normalize(np.asarray(vectors, dtype=np.float32))
+    n = len(x)
+    if n < BALANCE_MIN_PAPERS or clustering.n_themes == 0:
+        return clustering
+    labels = clustering.labels.copy()
+    justified: list[int] = []
+    # a split must separate about as well as the week's own themes do: text embeddings give
+    # low silhouettes everywhere, and any blob cut in two scores a little above zero
+    full = np.clip(1.0 - x @ x.T, 0.0, 2.0)
+    np.fill_diagonal(full, 0.0)
+    kept = labels != OTHER
+    week = 0.0
+    if len(np.unique(labels[kept])) >= 2:
+        week = float(silhouette_score(full[np.ix_(kept, kept)], labels[kept], metric="precomputed"))
+    bar = max(SPLIT_MIN_SILHOUETTE, SPLIT_RELATIVE * week)
+    for _ in range(4):
+        sizes = {int(t): int(np.count_nonzero(labels == t)) for t in np.unique(labels) if t != OTHER}
+        big = [t for t, size in sorted(sizes.items(), key=lambda kv: -kv[1]) if size > max_share * n]
+        big = [t for t in big if t not in justified]
+        if not big:
+            break
+        theme = big[0]
+        idx = np.flatnonzero(labels == theme)
+        sub = x[idx]
+        tree = linkage(sub.astype(np.float64), method="ward")
+        distance = full[np.ix_(idx, idx)]
+        best: tuple[float, np.ndarray] | None = None
+        for k in range(2, 5):
+            parts = fcluster(tree, k, criterion="maxclust") - 1
+            if len(np.unique(parts)) < 2:
+                continue
+            score = float(silhouette_score(distance, parts, metric="precomputed"))
+            if best is None or score > best[0] + 1e-9:
+                best = (score, parts)
+        if best is None or best[0] < bar:
+            justified.append(theme)
+            continue
+        top = int(labels.max()) + 1
+        labels[idx] = np.where(best[1] == 0, theme, top + best[1])
+    out = _finish(x, labels, clustering.candidates, clustering.chosen_k, outliers=True)
+    out.split_from = clustering.n_themes
+    out.justified = len(justified)
+    return out
 
 
 def _finish(

@@ -29,7 +29,7 @@ ABSTRACT_TOKENS = 320
 SMALL_ABSTRACT_TOKENS = 200
 TLDR_TOKENS = 60  # completion budget per paper
 MAX_TLDR_WORDS = 60
-EXTRACTIVE_WORDS = 45
+EXTRACTIVE_WORDS = 35
 _NUMBERED = re.compile(
     r"^\s*(?:[-*]\s*)?(?:\[(\d{1,3})\]\s*[:.)\-–—]?|(?:paper\s*)?#?(\d{1,3})\s*[:.)\-–—])\s*(.+?)\s*$", re.I
 )
@@ -40,6 +40,31 @@ _CUES = re.compile(
     r"in this (paper|work|study))\b",
     re.I,
 )
+#: Sentences that state what the paper contributes or found.
+_CONTRIBUTION = re.compile(
+    r"\b(we|this paper|this work|our (method|approach|model|framework|system))\s+(?:\w+ly\s+)?"
+    r"(propose|present|introduce|develop|design|build|show|demonstrate|find|release|achieve|outperform|"
+    r"establish|prove|derive|reveal|report|curate|construct)s?\b",
+    re.I,
+)
+_RESULT = re.compile(
+    r"\b((our )?(results|experiments|evaluations?|analys[ie]s) (show|demonstrate|reveal|indicate|suggest)|"
+    r"outperforms?|achieves?|improves? .{0,40}\bby \d|state-of-the-art results)\b",
+    re.I,
+)
+#: Scene-setting openers: what the field is like, not what this paper did.
+_SETUP = re.compile(
+    r"^(in (the )?(recent|last|past) (years|decades?)|recent(ly)?\b|over the (past|last)|"
+    r"with the (rapid|recent|growing)|despite|however,|although|while)\b|\b(has|have) (attracted|gained|become)\b",
+    re.I,
+)
+_LEAD_IN = re.compile(
+    r"^(?:(?:in this (?:paper|work|study|article)|here|in response|to this end|to (?:address|fill|tackle|solve) "
+    r"(?:this|these|that|the) (?:\w+ )?(?:gap|issues?|limitations?|challenges?|problems?)|therefore|thus|finally|"
+    r"first|second|third|specifically|concretely|in particular),?\s+)(w(?=e\b)|t(?=his (?:paper|work|study)\b))",
+    re.I,
+)
+_CLAUSE = re.compile(r"[,;:]\s|\s[—–]\s|\s(?:which|while|where|whereas|and thereby|thereby)\s")
 _WORD = re.compile(r"[A-Za-z][A-Za-z\-]+")
 _STOP_WORDS = """this that with from their there these those which while where when what into onto over under
     than then they them have has had been being were also such each more most less very much many
@@ -65,22 +90,46 @@ def paper_text(paper: Paper, tokens: int) -> str:
 
 
 def extractive_tldr(paper: Paper) -> str:
-    """The abstract's first sentence that states the contribution (else its first), at most ~45 words."""
+    """The abstract's sentence that states the contribution or result, at most ~35 words.
+
+    Setup sentences ("In the last few decades, companies are interested…") say nothing a
+    reader can act on, so each sentence is scored by what it states: a contribution or a
+    finding ("we propose/introduce/show/find…", "results show", "outperforms") beats an aim
+    ("we study/investigate"), which beats setup. Ties go to the earlier sentence. A lead-in
+    like "In this paper, we" is dropped so the quote starts at the claim.
+    """
     sents = [s for s in sentences(" ".join(paper.abstract.split())) if len(s.split()) >= 4]
     if not sents:
-        return _clip(" ".join(paper.abstract.split()) or paper.title)
-    pick = next((i for i, s in enumerate(sents) if _CUES.search(s)), 0)
-    text = sents[pick]
+        return clip_clause(" ".join(paper.abstract.split()) or paper.title)
+    scores = [_claim_score(s) for s in sents]
+    pick = max(range(len(sents)), key=lambda i: (scores[i], -i))
+    text = _LEAD_IN.sub(lambda m: m.group(1).upper(), sents[pick], count=1)
     if len(text.split()) < 10 and pick + 1 < len(sents):
         text = f"{text} {sents[pick + 1]}"
-    return _clip(text)
+    return clip_clause(text)
 
 
-def _clip(text: str) -> str:
+def _claim_score(sentence: str) -> int:
+    if _CONTRIBUTION.search(sentence) or _RESULT.search(sentence):
+        return 3
+    if _SETUP.search(sentence):
+        return 0
+    if _CUES.search(sentence):
+        return 2
+    return 1 if re.search(r"\d", sentence) else 0
+
+
+def clip_clause(text: str, limit: int = EXTRACTIVE_WORDS) -> str:
+    """``text`` cut to at most ``limit`` words, at the last clause boundary when there is one."""
     words = text.split()
-    if len(words) <= EXTRACTIVE_WORDS:
+    if len(words) <= limit:
         return text
-    return " ".join(words[:EXTRACTIVE_WORDS]).rstrip(",;:") + " …"
+    head = " ".join(words[:limit])
+    floor = len(" ".join(words[: max(8, limit // 3)]))
+    cut = max((m.start() for m in _CLAUSE.finditer(head) if m.start() >= floor), default=-1)
+    if cut > 0:
+        head = head[:cut]
+    return head.rstrip(",;:—– ") + " …"
 
 
 def clean_tldr(text: str) -> str:

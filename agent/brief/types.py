@@ -17,6 +17,7 @@ from agent.types import Notice
 TldrMode = Literal["model", "extractive"]
 SynthesisMode = Literal["generative", "extractive", "none"]
 TrendStatus = Literal["new", "grew", "shrank", "steady", "gone"]
+PaperStatus = Literal["new", "revised", "seen"]  # first listed in the window, a new version, listed before
 
 
 @dataclass
@@ -33,6 +34,9 @@ class BriefPaper:
     upvotes: int | None = None
     centrality: float = 0.0
     cached: bool = False
+    status: PaperStatus = "new"
+    for_you: str = ""  # why it matches the reader, when it does
+
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -45,6 +49,8 @@ class BriefPaper:
             "listing_dates": [d.isoformat() for d in self.listing_dates],
             "upvotes": self.upvotes,
             "centrality": round(self.centrality, 4),
+            "status": self.status,
+            "for_you": self.for_you or None,
         }
 
 
@@ -106,8 +112,9 @@ class Highlight:
     theme: str
     why: str
     why_source: Literal["model", "data"]
-    signal: Literal["upvotes", "centrality"]
+    signal: Literal["upvotes", "centrality", "interest"]
     upvotes: int | None = None
+    reasons: list[str] = field(default_factory=list)  # each concrete: a number, interest, bridge or novelty
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -119,6 +126,73 @@ class Highlight:
             "why_source": self.why_source,
             "signal": self.signal,
             "upvotes": self.upvotes,
+            "reasons": self.reasons,
+        }
+
+
+@dataclass
+class ForYou:
+    """A pick for this reader, with the interest or starred paper it matched."""
+
+    paper_id: str
+    title: str
+    url: str | None
+    theme: str
+    why: str
+    score: float
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "paper_id": self.paper_id, "title": self.title, "url": self.url,
+            "theme": self.theme, "why": self.why, "score": round(self.score, 4),
+        }
+
+
+@dataclass
+class Health:
+    """How healthy the run was: the line at the top of every brief.
+
+    ``listed`` papers were listed in the window; of them ``new`` were first listed
+    there, ``revised`` came back with a new arXiv version and ``seen`` were listed
+    before (trending again). ``filtered`` says what was left out and why;
+    ``source_errors`` what a source answered instead of papers; ``reason`` is the
+    likely reason a window is empty.
+    """
+
+    listed: int
+    fetched: int = 0
+    new: int = 0
+    revised: int = 0
+    seen: int = 0
+    filtered: dict[str, int] = field(default_factory=dict)
+    source_errors: list[str] = field(default_factory=list)
+    newest_listing: date | None = None
+    reason: str | None = None
+
+    def line(self) -> str:
+        parts = [f"{self.listed} listed", f"{self.fetched} fetched", f"{self.new} new"]
+        if self.revised:
+            parts.append(f"{self.revised} revised")
+        parts.append(f"{self.seen} already seen")
+        dropped = sum(self.filtered.values())
+        parts.append(
+            f"{dropped} filtered (" + ", ".join(f"{n} {why}" for why, n in self.filtered.items() if n) + ")"
+            if dropped else "0 filtered"
+        )
+        parts.append(f"{len(self.source_errors)} source errors" if self.source_errors else "no source errors")
+        text = "Run health: " + " · ".join(parts)
+        if self.source_errors:
+            text += " (" + "; ".join(self.source_errors) + ")"
+        if self.reason:
+            text += f". {self.reason}"
+        return text
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "listed": self.listed, "fetched": self.fetched, "new": self.new, "revised": self.revised,
+            "seen": self.seen, "filtered": self.filtered, "source_errors": self.source_errors,
+            "newest_listing": self.newest_listing.isoformat() if self.newest_listing else None,
+            "reason": self.reason, "line": self.line(),
         }
 
 
@@ -183,6 +257,7 @@ class Provenance:
     fetched: int = 0
     model_failures: int = 0  # calls lost to a failed local model process (quoted instead)
     model_error: str | None = None
+    skipped: dict[str, str] = field(default_factory=dict)  # model task -> why it was skipped
 
     @property
     def calls_per_paper(self) -> float:
@@ -209,6 +284,7 @@ class Provenance:
             "clustering": self.clustering,
             "fetched": self.fetched,
             **({"model_failures": self.model_failures, "model_error": self.model_error} if self.model_failures else {}),
+            "skipped": self.skipped,
         }
 
 
@@ -220,6 +296,9 @@ class Brief:
     trends: Trends | None
     provenance: Provenance
     warnings: list[str] = field(default_factory=list)
+    health: Health | None = None
+    for_you: list[ForYou] = field(default_factory=list)
+    interests: list[str] = field(default_factory=list)  # the reader's, when the brief is ranked by them
 
     @property
     def papers(self) -> list[BriefPaper]:
@@ -229,6 +308,9 @@ class Brief:
         return {
             "window": self.window.to_json(),
             "papers": len(self.papers),
+            "health": self.health.to_json() if self.health else None,
+            "for_you": [f.to_json() for f in self.for_you],
+            "interests": self.interests,
             "highlights": [h.to_json() for h in self.highlights],
             "themes": [t.to_json() for t in self.themes],
             "trends": self.trends.to_json() if self.trends else None,

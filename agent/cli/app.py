@@ -70,13 +70,16 @@ def _register() -> None:
         evals,
         fetch,
         index,
+        interests,
         maintenance,
         models,
         serve,
         tui,
     )
 
-    for module in (index, backfill, maintenance, fetch, ask, compare, brief, batch, evals, serve, tui, models, doctor):
+    groups = (index, backfill, maintenance, fetch, ask, compare, brief, batch, evals, interests, serve, tui)
+    groups += (models, doctor)
+    for module in groups:
         module.register(app)
 
 

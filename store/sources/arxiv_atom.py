@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from store.errors import SourceError
-from store.papers import Paper, normalize_arxiv_id, paper_id_for
+from store.papers import Paper, arxiv_version, normalize_arxiv_id, paper_id_for
 from store.text import (
     check_abstract,
     location_for,
@@ -150,6 +150,7 @@ def parse_entry(entry: ET.Element, *, source: str, where: str) -> Paper:
         url=ARXIV_ABS_URL + arxiv_id,
         arxiv_id=arxiv_id,
         categories=_categories(entry),
+        version=arxiv_version(raw_id),
     )
 
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 
 from store.errors import SourceError
-from store.papers import Paper, normalize_arxiv_id, paper_id_for
+from store.papers import Paper, arxiv_version, normalize_arxiv_id, paper_id_for
 from store.text import (
     MAX_ABSTRACT_CHARS,
     check_abstract,
@@ -150,6 +150,7 @@ def record_to_paper(record: Mapping[str, object], *, source: str, where: str) ->
         keywords=split_list(_pick(record, "keywords")[1]),
         arxiv_id=arxiv_id,
         categories=_split_categories(_pick(record, "categories")[1]),
+        version=arxiv_version(given_id) or arxiv_version(url) if arxiv_id else None,
     )
 
 

@@ -124,6 +124,9 @@ def brief(
     no_fetch: Annotated[
         bool, typer.Option("--no-fetch", help="Never fetch an empty window from Hugging Face.")
     ] = False,
+    for_everyone: Annotated[
+        bool, typer.Option("--for-everyone", help="Ignore your interests and stars (no \"For you\" ranking).")
+    ] = False,
 ) -> None:
     """Write the brief of what was listed in a week: themes, TL;DRs, papers to read first, trends.
 
@@ -144,7 +147,10 @@ def brief(
         latest = index.catalog.listing_range()[1]
         window = resolve_window(week=week, since=since, until=until, last_week=last_week, latest_listing=latest)
         llm = build_llm(settings, model)
-        options = BriefOptions(fetch=not no_fetch, concurrency=settings.concurrency, tldrs=tldrs)  # type: ignore[arg-type]
+        options = BriefOptions(
+            fetch=not no_fetch, concurrency=settings.concurrency, tldrs=tldrs,  # type: ignore[arg-type]
+            for_everyone=for_everyone,
+        )
         result = _run(brief_events(window, index=index, llm=llm, options=options, prices=settings.prices))
     text = render(result, kind)
     if target is None:

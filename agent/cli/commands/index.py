@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.progress import TaskID
 from rich.table import Table
+from rich.text import Text
 
 from agent.cli.console import (
     UsageError,
@@ -173,24 +174,51 @@ def papers_list(
     since: SinceOpt = None,
     until: UntilOpt = None,
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1)] = None,
+    for_me: Annotated[
+        bool, typer.Option("--for-me", help="Closest to your interests and stars first, with why.")
+    ] = False,
     json_out: JsonFlag = False,
 ) -> None:
     """Indexed papers, newest listing first, optionally within a listing-date window."""
     lo, hi = parse_window(since, until)
+    why: dict[str, tuple[float, str]] = {}
     with open_index(ctx) as index:
-        papers = index.catalog.list_papers(lo, hi, limit)
+        papers = index.catalog.list_papers(lo, hi, None if for_me else limit)
+        if for_me:
+            papers, why = _for_me(index, papers, limit)
     if json_out:
-        print_json([_paper_row(p) for p in papers])
+        rows = [_paper_row(p) for p in papers]
+        for row in rows:
+            if row["paper_id"] in why:
+                row["score"], row["why"] = round(why[str(row["paper_id"])][0], 4), why[str(row["paper_id"])][1]
+        print_json(rows)
         return
     table = Table(title=f"{len(papers):,} papers", title_justify="left")
     table.add_column("id", style="cyan", no_wrap=True)
     table.add_column("listed", no_wrap=True)
     table.add_column("title")
     table.add_column("▲", justify="right")
+    if for_me:
+        table.add_column("why")
     for p in papers:
         listed = ", ".join(d.strftime("%b %d") for d in p.listing_dates) or "–"
-        table.add_row(p.id, listed, p.title, str(p.upvotes) if p.upvotes is not None else "")
+        cells = [Text(p.id), Text(listed), Text(p.title), Text(str(p.upvotes) if p.upvotes is not None else "")]
+        table.add_row(*cells, *([Text(why.get(p.id, (0.0, ""))[1])] if for_me else []))
     out.print(table)
+
+
+def _for_me(index: Index, papers: list[Paper], limit: int | None) -> tuple[list[Paper], dict[str, tuple[float, str]]]:
+    """``papers`` by the reader's affinity (the brief's "For you" score), best first."""
+    from store.affinity import Affinity
+
+    affinity = Affinity.for_index(index)
+    if affinity is None:
+        raise UsageError(
+            'papers list --for-me: no interests or stars yet; add some with `paperbrief interests set "TOPIC"`'
+        )
+    matches = affinity.score_papers(index, papers)
+    ranked = sorted(zip(papers, matches, strict=True), key=lambda pm: (-pm[1].score, pm[0].id))[:limit]
+    return [p for p, _ in ranked], {p.id: (m.score, m.why) for p, m in ranked}
 
 
 @papers_app.command("show")

@@ -46,6 +46,7 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+y", "copy_answer", "Copy"),
         Binding("ctrl+s", "export", "Export"),
         Binding("ctrl+x", "clear_scope", "All papers"),
+        Binding("ctrl+t", "star_source", "Star source", show=False),
         Binding("pageup", "scroll_messages(-1)", "Scroll up", show=False),
         Binding("pagedown", "scroll_messages(1)", "Scroll down", show=False),
     ]
@@ -352,6 +353,18 @@ class ChatScreen(Screen[None]):
 
     def action_export(self) -> None:
         self.export(None)
+
+    def action_star_source(self) -> None:
+        """Star the answer's first source: the brief and the papers list rank papers like it first."""
+        from store.interests import ReaderStore
+
+        view = self._focused_answer()
+        if view is None or not view.source_ids:
+            self.notify("No answer with sources to star yet.", severity="warning")
+            return
+        paper_id = view.source_ids[0]
+        new = ReaderStore(app_of(self).session.settings.data_dir).star(paper_id)
+        self.notify(f"{'Starred' if new else 'Already starred'} {paper_id} (source [1]).", timeout=3)
 
     def export(self, path: str | None) -> None:
         """Write the conversation as Markdown to ``path`` (default: ``paperbrief-chat-<id>.md`` here)."""

@@ -28,6 +28,7 @@ SORTS: dict[str, str] = {
     "oldest": "Oldest listing",
     "title": "Title A–Z",
     "upvotes": "Most upvoted",
+    "for_me": "For me (interests, stars)",
 }
 _MAX_SELECTED = 6
 
@@ -48,7 +49,8 @@ def in_window(paper: Paper, since: date | None, until: date | None) -> bool:
     return any((since is None or d >= since) and (until is None or d <= until) for d in days)
 
 
-def sort_papers(papers: list[Paper], order: str) -> list[Paper]:
+def sort_papers(papers: list[Paper], order: str, scores: dict[str, float] | None = None) -> list[Paper]:
+    """``papers`` in ``order``; ``for_me`` uses ``scores`` (the brief's affinity to interests and stars)."""
     def newest(p: Paper) -> tuple[date, str]:
         return (p.display_date or date.min, p.id)
 
@@ -58,6 +60,8 @@ def sort_papers(papers: list[Paper], order: str) -> list[Paper]:
         return sorted(papers, key=lambda p: p.title.casefold())
     if order == "upvotes":
         return sorted(papers, key=lambda p: (-(p.upvotes or 0), p.title.casefold()))
+    if order == "for_me" and scores:
+        return sorted(papers, key=lambda p: (-scores.get(p.id, -1.0), p.title.casefold()))
     return sorted(papers, key=newest, reverse=True)
 
 
@@ -78,6 +82,7 @@ class PapersScreen(Screen[None]):
         Binding("c", "compare", "Compare"),
         Binding("a", "ask", "Ask about"),
         Binding("s", "sort", "Sort"),
+        Binding("asterisk", "star", "Star", show=False),
         Binding("slash", "focus_filter", "Filter"),
         Binding("i", "app.ingest", "Ingest", show=False),
         Binding("escape", "clear", "Clear", show=False),
@@ -89,6 +94,8 @@ class PapersScreen(Screen[None]):
         self.shown: list[Paper] = []
         self.selected: list[str] = []
         self._loaded_generation: int | None = None
+        self.scores: dict[str, float] = {}  # paper id -> affinity, for the "For me" sort
+        self._scored_generation: int | None = None
         self._initial_filter = ""
 
     def compose(self) -> ComposeResult:
@@ -137,6 +144,45 @@ class PapersScreen(Screen[None]):
             return
         self.app.call_from_thread(self._loaded, papers)
 
+    @work(thread=True, exclusive=True, group="papers-score", exit_on_error=False)
+    def _score_papers(self) -> None:
+        """The same score as ``papers list --for-me`` and the brief's "For you", off the UI thread."""
+        from store.affinity import Affinity
+
+        generation = self._loaded_generation
+        try:
+            with app_of(self).session.index() as index:
+                affinity = Affinity.for_index(index)
+                matches = affinity.score_papers(index, self.papers) if affinity is not None else []
+        except Exception as exc:
+            problem = explain(exc)
+            self.app.call_from_thread(self.notify, problem.text, title=problem.title, severity="error")
+            return
+        if not matches:
+            msg = 'No interests or stars yet: press * on a paper, or `paperbrief interests set "TOPIC"`.'
+            self.app.call_from_thread(self.notify, msg, severity="warning")
+        scores = {p.id: m.score for p, m in zip(self.papers, matches, strict=True)}
+        self.app.call_from_thread(self._scored, scores, generation)
+
+    def _scored(self, scores: dict[str, float], generation: int | None) -> None:
+        self.scores, self._scored_generation = scores, generation
+        self.refilter()
+
+    def action_star(self) -> None:
+        """Star (or unstar) the paper under the cursor; the "For me" sort and the brief use stars."""
+        from store.interests import ReaderStore
+
+        paper_id = self.cursor_id()
+        if paper_id is None:
+            return
+        store = ReaderStore(app_of(self).session.settings.data_dir)
+        if store.star(paper_id):
+            self.notify(f"Starred {paper_id}.", timeout=2)
+        else:
+            store.unstar(paper_id)
+            self.notify(f"Unstarred {paper_id}.", timeout=2)
+        self._scored_generation = None  # stars changed: the next "For me" sort scores again
+
     def _loaded(self, papers: list[Paper]) -> None:
         self.papers = papers
         known = {p.id for p in papers}
@@ -167,7 +213,9 @@ class PapersScreen(Screen[None]):
         until, _ = parse_day(self.query_one("#until", Input).value)
         order = str(self.query_one("#sort", Select).value)
         kept = [p for p in self.papers if matches(p, needle) and in_window(p, since, until)]
-        self.shown = sort_papers(kept, order)
+        if order == "for_me" and self._scored_generation != self._loaded_generation:
+            self._score_papers()  # redraws when the scores are in
+        self.shown = sort_papers(kept, order, self.scores)
         table = self.query_one("#papers-table", DataTable)
         cursor_id = self.cursor_id()
         table.clear()

@@ -65,6 +65,7 @@ class AnswerView(Vertical):
         super().__init__(classes="answer")
         self.show_latency = show_latency
         self.text = ""  # the final, checked answer text ("" while streaming)
+        self.source_ids: list[str] = []  # the finished answer's sources, in [n] order (what a star key stars)
         self.streamed: list[str] = []
         self.meta: dict[str, Any] = {}
         self._stream: MarkdownStream | None = None
@@ -104,6 +105,7 @@ class AnswerView(Vertical):
             self._stream = None
 
     async def finish(self, answer: Answer) -> None:
+        self.source_ids = [s.paper_id for s in answer.sources]
         """Replace the raw stream with the checked answer and show its sources and footer."""
         await self.show_saved(answer.text, answer_meta(answer), answer.latency_ms if self.show_latency else None)
         if answer.warnings:
