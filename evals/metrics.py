@@ -17,6 +17,11 @@ What is measured, and on what:
   sources support them, by MiniLM sentence-to-source similarity over a threshold
   calibrated on the suite's own cases (:func:`calibrate`), and by an LLM judge when one
   is configured (``evals.judge``);
+* **answer** — the share of answered questions by mode (``generative``, ``quote-then-write``,
+  ``extractive``) and ``answer.written`` (in the model's words: the first two);
+* **support** — per sentence, from the answer's own support scores (``agent.checks.support``):
+  the share of sentences ``supported`` and the share ``unsupported``;
+* **links** — invented links: answers showing a link that no source contains;
 * **abstention** — answerable cases answered, unanswerable ones declined;
 * **phrases**, **latency**, **tokens**, **cost**.
 """
@@ -33,14 +38,20 @@ import numpy as np
 
 from agent.checks.citations import check_citations, sentences
 from agent.checks.extractive import LABEL as EXTRACTIVE_LABEL
-from agent.types import Source
+from agent.checks.links import invented_links
+from agent.types import Answer, Source
 from evals.cases import Phrase
 from store.embeddings import VectorEmbeddings
 
 MetricValue = float | None
 
 #: Suite metrics where smaller is better; every other metric is better when larger.
-LOWER_IS_BETTER = frozenset({"latency.p50_ms", "latency.p95_ms", "tokens.prompt", "tokens.completion", "cost.usd"})
+LOWER_IS_BETTER = frozenset(
+    {
+        "latency.p50_ms", "latency.p95_ms", "tokens.prompt", "tokens.completion", "cost.usd",
+        "support.unsupported", "links.invented", "answer.extractive",
+    }
+)
 _MARKER = re.compile(r"\[\s*\d+(?:\s*[,;\-–]\s*\d+)*\s*\]")
 _MIN_CLAIM_WORDS = 8  # the same bar ``agent.checks.citations`` uses for an uncited claim
 
@@ -124,6 +135,39 @@ def citation_metrics(raw: str, sources: Sequence[Source], expected: Iterable[str
         "citations.recall": hits / len(wanted) if wanted else None,
     }
     return CitationScore(metrics, cited, check.removed)
+
+
+# --- modes, sentence support, links -----------------------------------------------------------
+
+MODES = ("generative", "quote-then-write", "extractive")
+
+
+@dataclass(frozen=True)
+class AnswerQuality:
+    metrics: dict[str, MetricValue]
+    unsupported: list[str]  # sentences shown with the verdict "unsupported"
+    invented: list[str]  # links shown that no source contains
+
+
+def answer_quality(answer: Answer, source_texts: Sequence[str], raw: str, *, answered: bool) -> AnswerQuality:
+    """Mode shares, per-sentence support rates and invented links of one answer (None when not answered).
+
+    Invented links are counted on what the user sees; links the model wrote in output that a
+    check then replaced are recorded in the case (``raw``) but are not shown, so do not count.
+    """
+    if not answered:
+        empty = [f"answer.{m.replace('-', '_')}" for m in MODES] + ["answer.written"]
+        empty += ["support.supported", "support.unsupported", "links.invented"]
+        return AnswerQuality(dict.fromkeys(empty), [], [])
+    metrics: dict[str, MetricValue] = {f"answer.{m.replace('-', '_')}": float(answer.mode == m) for m in MODES}
+    metrics["answer.written"] = float(answer.mode != "extractive")
+    verdicts = [s.support.verdict for s in answer.sentences if s.support is not None]
+    metrics["support.supported"] = verdicts.count("supported") / len(verdicts) if verdicts else None
+    metrics["support.unsupported"] = verdicts.count("unsupported") / len(verdicts) if verdicts else None
+    invented = invented_links(answer.text, source_texts)
+    metrics["links.invented"] = float(bool(invented))
+    unsupported = [s.text for s in answer.sentences if s.support is not None and s.support.verdict == "unsupported"]
+    return AnswerQuality(metrics, unsupported, invented)
 
 
 # --- abstention and phrases -----------------------------------------------------------------
@@ -331,7 +375,9 @@ def counts(cases: Sequence[Mapping[str, MetricValue]]) -> dict[str, int]:
     return out
 
 
-_GROUPS = ("retrieval", "citations", "answer", "groundedness", "abstention", "phrases", "compare", "brief")
+_GROUPS = (
+    "retrieval", "citations", "answer", "support", "links", "groundedness", "abstention", "phrases", "compare", "brief",
+)
 
 
 def _order(name: str) -> tuple[int, str]:

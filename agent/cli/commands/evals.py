@@ -209,6 +209,27 @@ def accept(
               f"{len(results.get('responses', {}))} recorded responses); commit it")
 
 
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    conversation: Annotated[
+        int, typer.Option("--from-conversation", help="Id of a saved conversation (the TUI's Ctrl+O list).")
+    ],
+    turn: Annotated[int, typer.Option("--turn", min=1, help="Which question of it, counting from 1.")],
+    cases_dir: Annotated[Path, typer.Option("--cases-dir", help="Folder of case files.")] = Path("evals/cases"),
+) -> None:
+    """Save a chat turn as an eval case (marked needs_review) in CASES_DIR/saved.yaml."""
+    from agent.cli.context import state
+    from agent.conversations import ConversationStore
+    from evals.saved import case_from_turn, save_case
+
+    store = ConversationStore.for_data_dir(state(ctx).settings.data_dir)
+    case = case_from_turn(store, conversation, turn)
+    path = save_case(case, cases_dir)
+    out.print(f"case {case['id']} saved to {path} (needs review: check `expect`, add `must_include`)",
+              markup=False)
+
+
 def register(root: typer.Typer) -> None:
     """Add ``paperbrief eval`` to the ``paperbrief`` app."""
     root.add_typer(app, name="eval")
