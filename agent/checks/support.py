@@ -27,8 +27,8 @@ from agent.checks.citations import sentences as split_sentences
 from agent.types import Source, Support, Verdict
 from store.embeddings import VectorEmbeddings
 
-SUPPORTED = 0.62
-WEAK = 0.50
+SUPPORTED = 0.55
+WEAK = 0.40
 _MIN_SOURCE_WORDS = 3
 
 

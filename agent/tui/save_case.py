@@ -1,0 +1,35 @@
+"""``/save-case`` (Ctrl+E): a chat answer becomes an eval case (``evals.saved``), marked needs_review.
+
+The case goes to ``evals/cases/saved.yaml`` under the working directory, the folder
+``paperbrief eval run`` reads by default; the notification names the file and the case.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.screen import Screen
+
+from agent.tui.errors import explain
+from agent.tui.widgets.answer import AnswerView
+
+
+def save_answer_case(screen: Screen[None], view: AnswerView, conversation: int, turn: int) -> Path | None:
+    """Write the case for ``view``'s question and answer; a problem is one notification, nothing written."""
+    from evals.cases import CaseError
+    from evals.saved import case_from_answer, save_case
+
+    try:
+        case = case_from_answer(
+            view.question, view.meta, origin=f"conversation {conversation}, turn {turn}",
+            case_id=f"chat-c{conversation}-t{turn}",
+        )
+        path = save_case(case, Path.cwd() / "evals" / "cases")
+    except (CaseError, OSError) as exc:
+        screen.notify(explain(exc).text, title="Case not saved", severity="error", markup=False)
+        return None
+    screen.notify(
+        f"{case['id']} saved to {path}; it needs review (check expect, add must_include).",
+        title="Eval case saved", markup=False,
+    )
+    return path
