@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITES = ("retrieval", "ingest", "ask", "batch", "brief")
+SUITES = ("retrieval", "ingest", "ask", "answers", "batch", "brief")
 
 
 def _machine() -> str:

@@ -285,14 +285,18 @@ DEFAULT_THRESHOLD = 0.5
 _MIN_CALIBRATION_PAIRS = 5
 
 
-def calibrate(positives: Sequence[float], negatives: Sequence[float]) -> Calibration:
+_QUESTION_METHOD = (
+    "max balanced accuracy: question vs its expected paper (supported) and vs the best-ranked other paper"
+)
+
+
+def calibrate(positives: Sequence[float], negatives: Sequence[float], method: str = _QUESTION_METHOD) -> Calibration:
     """The threshold that best separates supported from unsupported pairs (max balanced accuracy).
 
     Candidates are midpoints between neighbouring observed scores, so the result depends only
     on the scores (deterministic for the same cases and embedding model). With too few
     pairs the documented default is used instead.
     """
-    method = "max balanced accuracy: question vs its expected paper (supported) and vs the best-ranked other paper"
     if len(positives) < _MIN_CALIBRATION_PAIRS or len(negatives) < _MIN_CALIBRATION_PAIRS:
         return Calibration(DEFAULT_THRESHOLD, len(positives), len(negatives), 0.0, "default (too few cases)")
     pos = np.sort(np.asarray(positives, dtype=np.float64))

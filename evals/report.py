@@ -116,6 +116,14 @@ def render_report(results: Mapping[str, Any]) -> str:
                 f"(balanced accuracy {calibration['balanced_accuracy']}; {calibration['method']}).",
                 "",
             ]
+            sentence = calibration.get("sentence_support")
+            if sentence:
+                out += [
+                    f"Sentence-support threshold {sentence['threshold']} (cosine), calibrated on "
+                    f"{sentence['positives']} cited / {sentence['negatives']} other-source sentence pairs "
+                    f"(balanced accuracy {sentence['balanced_accuracy']}; {sentence['method']}).",
+                    "",
+                ]
         ranked = sorted(
             ((b, c) for c in cases if (b := badness(c)) is not None and b < 1.0),
             key=lambda bc: (bc[0], bc[1]["id"]),

@@ -10,6 +10,7 @@ from agent.types import Answer, Done, Token
 from evals.cases import AskCase, CaseFile
 from evals.kinds.common import CaseRecord, Metrics, RunContext, Suite, error_record, ks, ref_json
 from evals.metrics import (
+    Calibration,
     SentenceSupport,
     abstention_metrics,
     answer_quality,
@@ -144,6 +145,7 @@ def retrieval_case(
         "metrics": metrics,
     }
 
+
 def score_groundedness(
     run: RunContext, suite: Suite, resolved: dict[str, list[tuple[str, str]]]
 ) -> dict[str, Any] | None:
@@ -172,7 +174,36 @@ def score_groundedness(
             record["judge_unsupported"] = verdicts.unsupported
     if judge is not None:
         judge.take_stats()
-    return calibration.to_json()
+    return {**calibration.to_json(), "sentence_support": support_calibration(suite, support).to_json()}
+
+
+def support_calibration(suite: Suite, support: SentenceSupport) -> Calibration:
+    """Where the per-sentence ``supported`` threshold should sit, from this suite's answers.
+
+    Supported pairs: each shown sentence against the source it cites; unsupported pairs: the same
+    sentence against the other sources the answer was given (the nearest wrong evidence there is).
+    The result is reported beside the groundedness threshold; ``agent.checks.support.SUPPORTED``
+    is set from it.
+    """
+    positives: list[float] = []
+    negatives: list[float] = []
+    for record in suite.records:
+        if record.get("kind") != "ask" or record.get("abstained") or "error" in record:
+            continue
+        by_n = {s.n: s for s in suite.sources.get(record["id"], [])}
+        rows = [s for s in record.get("sentences", []) if s.get("citations")]
+        if not rows or not by_n:
+            continue
+        vectors = support.embed([s["text"] for s in rows])
+        for sentence, vector in zip(rows, vectors, strict=True):
+            cited = [by_n[n] for n in sentence["citations"] if n in by_n]
+            others = [src for n, src in by_n.items() if n not in sentence["citations"]]
+            if cited:
+                positives.append(support.best(vector, [support.source(c.paper_id, c.title, c.text) for c in cited]))
+            if others:
+                negatives.append(support.best(vector, [support.source(o.paper_id, o.title, o.text) for o in others]))
+    method = "max balanced accuracy: answer sentence vs the source it cites (supported) and vs its other sources"
+    return calibrate(positives, negatives, method)
 
 def calibration_pairs(
     suite: Suite, support: SentenceSupport, resolved: dict[str, list[tuple[str, str]]]
