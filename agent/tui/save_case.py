@@ -1,4 +1,4 @@
-"""``/save-case`` (Ctrl+E): a chat answer becomes an eval case (``evals.saved``), marked needs_review.
+"""``/save-case`` (Ctrl+R): a chat answer becomes an eval case (``evals.saved``), marked needs_review.
 
 The case goes to ``evals/cases/saved.yaml`` under the working directory, the folder
 ``paperbrief eval run`` reads by default; the notification names the file and the case.

@@ -46,7 +46,7 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+y", "copy_answer", "Copy"),
         Binding("ctrl+s", "export", "Export"),
         Binding("ctrl+x", "clear_scope", "All papers"),
-        Binding("ctrl+e", "save_case", "Save as eval case"),
+        Binding("ctrl+r", "save_case", "Save as eval case"),
         Binding("pageup", "scroll_messages(-1)", "Scroll up", show=False),
         Binding("pagedown", "scroll_messages(1)", "Scroll down", show=False),
     ]
