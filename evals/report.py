@@ -108,6 +108,9 @@ def render_report(results: Mapping[str, Any]) -> str:
                 f"{'' if tol is None else tol} |"
             )
         out.append("")
+        review = [c["id"] for c in cases if c.get("needs_review")]
+        if review:
+            out += [f"Saved from chat and still needing review ({len(review)}): {', '.join(review)}.", ""]
         calibration = suite.get("calibration")
         if calibration:
             out += [

@@ -39,3 +39,24 @@ def test_verdicts_follow_the_thresholds_and_need_a_citation() -> None:
     assert verdict_for(SUPPORTED + 0.2, cited=False) == "weak"  # nothing cited vouches for it
     assert verdict_for(WEAK, cited=True) == "weak"
     assert verdict_for(WEAK - 0.01, cited=True) == "unsupported"
+
+
+def test_eval_metrics_count_modes_support_and_invented_links() -> None:
+    from agent.prompts import load_prompt
+    from agent.types import Answer, AnswerSentence, Support
+    from evals.metrics import answer_quality
+
+    sentences = [
+        AnswerSentence("Tiles keep memory flat.", [1], "quote-then-write", Support(0.8, "q", 1, "supported")),
+        AnswerSentence("See https://made.up/x.", [1], "quote-then-write", Support(0.2, "q", 1, "unsupported")),
+    ]
+    answer = Answer("q?", "Tiles keep memory flat [1]. See https://made.up/x [1].", [], [], [], False,
+                    "quote-then-write", "m", load_prompt("answer_rewrite").ref, sentences=sentences)
+    quality = answer_quality(answer, ["Tiles keep memory flat, see https://real.org."], "", answered=True)
+    assert quality.metrics["answer.quote_then_write"] == 1.0 and quality.metrics["answer.written"] == 1.0
+    assert quality.metrics["answer.extractive"] == 0.0
+    assert quality.metrics["support.supported"] == 0.5 and quality.metrics["support.unsupported"] == 0.5
+    assert quality.metrics["links.invented"] == 1.0 and quality.invented == ["https://made.up/x"]
+    assert quality.unsupported == ["See https://made.up/x."]
+    skipped = answer_quality(answer, [], "", answered=False)
+    assert set(skipped.metrics.values()) == {None}
