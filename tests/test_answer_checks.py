@@ -29,6 +29,14 @@ def test_rewrite_checks_numbers_names_links_and_drift() -> None:
     assert check_rewrite("Yes.", QUOTE, "q?", 0.9).reason == "empty or too short"
 
 
+def test_copies_cut_offs_and_new_words_are_not_rewrites() -> None:
+    assert check_rewrite(QUOTE.split(",")[0], QUOTE, "q?", 1.0).reason == "copied the quote"
+    cut = check_rewrite("SmolLM2 is evaluated on CTF tasks.", QUOTE, "q?", 0.9, cut_off=True)
+    assert cut.reason.startswith("cut off")
+    invented = "SmolLM2 likely shifts labour markets while automating accounting jobs on CTF tasks."
+    assert check_rewrite(invented, QUOTE, "q?", 0.9).reason == "words not in the quote"
+
+
 def test_rewrite_cleanup_and_entities() -> None:
     assert clean_rewrite('One-sentence answer: "It uses 40 tasks [3]."\nmore') == "It uses 40 tasks."
     assert named_entities("The model beats GPT-4 and vLLM in Paris.") == {"GPT-4", "vLLM", "Paris"}

@@ -64,7 +64,8 @@ def _quotes(index_dir: Path, question: str = QUESTION) -> list[str]:
 def test_small_model_answers_by_quote_then_write_with_citations_attached(index_dir: Path, server: OpenAIServer) -> None:
     quotes = _quotes(index_dir)
     assert quotes, "the top source has sentences to quote"
-    faithful = " ".join(quotes[0].split()[:22]).rstrip(",;") + "."
+    words = quotes[0].split()[:22]
+    faithful = "In short, " + " ".join([words[0].lower(), *words[1:]]).rstrip(",;") + "."  # not a mere copy
     invented = "See https://github.com/apple/axlearn/docs/research/mmau for the full method and its code."
     server.push(Reply(text=faithful), *[Reply(text=invented) for _ in quotes[1:]])
     answer = _ask(index_dir, server, SMALL)
@@ -85,6 +86,10 @@ def test_small_model_answers_by_quote_then_write_with_citations_attached(index_d
     assert "github.com" not in answer.text
     if len(quotes) > 1:
         assert any("link not in the quote" in w for w in answer.warnings)
+    server.push(Reply(text=quotes[0]), *[Reply(text=q) for q in quotes[1:]])  # copies are not rewrites
+    copies = _ask(index_dir, server, SMALL)
+    assert copies.mode == "extractive" and all(s.mode == "extractive" for s in copies.sentences)
+    assert any("copied the quote" in w for w in copies.warnings)
     assert [c.paper_id for c in answer.citations] == ["2501.00002"]
     for sentence in answer.sentences:
         assert sentence.support is not None and sentence.support.source_n in sentence.citations

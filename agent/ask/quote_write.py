@@ -108,6 +108,7 @@ def quote_then_write(
     for k, quote in enumerate(quotes):
         messages = prompt.render(question=question, title=quote.title, quote=quote.text)
         parts: list[str] = []
+        finish: str | None = None
         if k:
             yield Token("\n")
         stream = llm.stream(
@@ -120,13 +121,14 @@ def quote_then_write(
                     yield Token(event.text)
                 elif isinstance(event, Finished):
                     out.usage = out.usage + event.usage
+                    finish = event.finish_reason
         finally:
             close = getattr(stream, "close", None)
             if close:
                 close()
         rewrite = clean_rewrite("".join(parts))
         similarity = float(np.prod(_unit(embedder, [rewrite or ".", quote.text]), axis=0).sum())
-        verdict = check_rewrite(rewrite, quote.text, question, similarity)
+        verdict = check_rewrite(rewrite, quote.text, question, similarity, cut_off=finish == "length")
         if verdict.ok:
             text = rewrite if rewrite.endswith((".", "!", "?")) else rewrite + "."
             out.sentences.append(AnswerSentence(text, [quote.n], "quote-then-write", quote=quote.text))

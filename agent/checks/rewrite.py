@@ -3,8 +3,11 @@
 The small model rewrites one quoted source sentence at a time. A rewrite is shown only
 when it adds nothing the quote does not say: every number it contains is in the quote,
 it names no entity (capitalised term, acronym, mixed-case name) absent from the quote and
-the question, it carries no link the quote lacks, and it stays close in meaning
-(embedding similarity to the quote at or above a threshold calibrated on the eval cases).
+the question, it carries no link the quote lacks, at most a quarter of its content words are
+new (a 135M model "answering" from its own knowledge shows up as new words long before it
+shows up as low similarity), and it stays close in meaning (embedding similarity to the quote
+at or above a threshold calibrated on the eval cases). A rewrite that only copies the quote
+(or a cut-off part of it) is not a rewrite: the quote is shown, marked extractive.
 Otherwise the quote itself is shown.
 """
 
@@ -19,6 +22,13 @@ from agent.checks.quality import repetition_ratio
 #: Cosine (MiniLM) between a rewrite and its quote below which the rewrite is rejected.
 REWRITE_SIMILARITY = 0.70
 MAX_WORDS = 40
+#: Share of a rewrite's content words that may be absent from the quote and the question.
+MAX_NEW_WORDS = 0.25
+_STOP = frozenset(
+    {"that", "this", "these", "those", "with", "from", "into", "than", "then", "they", "their", "there", "which",
+     "while", "where", "when", "what", "about", "also", "have", "been", "being", "were", "does", "such", "more",
+     "most", "some", "only", "over", "under", "between", "both", "each", "other", "using", "used", "uses"}
+)
 _MIN_WORDS = 4
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"[A-Za-z][\w\-]*")
@@ -63,8 +73,34 @@ def clean_rewrite(raw: str) -> str:
     return re.sub(r"\s{2,}", " ", re.sub(r"\s+([.,;:])", r"\1", line))
 
 
-def check_rewrite(rewrite: str, quote: str, question: str, similarity: float) -> RewriteVerdict:
-    """Is ``rewrite`` a faithful short restatement of ``quote``? ``similarity`` is their cosine."""
+def _stem(word: str) -> str:
+    return word.lower()[:5]
+
+
+def new_word_share(rewrite: str, known: str) -> float:
+    """Share of the rewrite's content words (4+ letters, not function words) whose stem ``known`` lacks."""
+    content = [w for w in _WORD.findall(rewrite) if len(w) >= 4 and w.lower() not in _STOP]
+    if not content:
+        return 0.0
+    seen = {_stem(w) for w in _WORD.findall(known)}
+    return sum(_stem(w) not in seen for w in content) / len(content)
+
+
+def is_copy(rewrite: str, quote: str) -> bool:
+    """The rewrite is the quote, or a stretch of it, word for word (case and punctuation aside)."""
+    norm = " ".join(w.lower() for w in _WORD.findall(rewrite))
+    return bool(norm) and norm in " ".join(w.lower() for w in _WORD.findall(quote))
+
+
+def check_rewrite(
+    rewrite: str, quote: str, question: str, similarity: float, *, cut_off: bool = False
+) -> RewriteVerdict:
+    """Is ``rewrite`` a faithful short restatement of ``quote``? ``similarity`` is their cosine;
+    ``cut_off`` means generation stopped at its token limit (the sentence is unfinished)."""
+    if cut_off:
+        return RewriteVerdict(False, "cut off at the token limit")
+    if is_copy(rewrite, quote):
+        return RewriteVerdict(False, "copied the quote")
     words = rewrite.split()
     if len(words) < _MIN_WORDS:
         return RewriteVerdict(False, "empty or too short")
@@ -81,6 +117,8 @@ def check_rewrite(rewrite: str, quote: str, question: str, similarity: float) ->
     new_names = sorted(e for e in named_entities(rewrite) if e.lower() not in known)
     if new_names:
         return RewriteVerdict(False, "name not in the quote: " + ", ".join(new_names))
+    if new_word_share(rewrite, quote + " " + question) > MAX_NEW_WORDS:
+        return RewriteVerdict(False, "words not in the quote")
     if similarity < REWRITE_SIMILARITY:
         return RewriteVerdict(False, f"drifted from the quote (similarity {similarity:.2f})")
     return RewriteVerdict(True)
