@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agent.ask.pipeline import Strategy
 from agent.llm.calllog import LoggedLLM
 from agent.prompts import PromptRef
 from agent.runtime import build_llm
@@ -52,6 +53,8 @@ class RunOptions:
     judge_model: str | None = None
     use_cache: bool = True
     baselines: Path | None = Path("evals/baselines")
+    #: how ask cases are answered (``AskOptions.strategy``): single-prompt replays today's behaviour
+    strategy: Strategy = "auto"
 
 
 Progress = Callable[[str, int, int], None]
@@ -113,6 +116,10 @@ class Runner:
         return self.options.prompts_dir
 
     @property
+    def strategy(self) -> Strategy:
+        return self.options.strategy
+
+    @property
     def judge_llm(self) -> CachedLLM | None:
         if self.options.judge_model and self._judge is None:
             self._judge = self._cached(self.options.judge_model)
@@ -167,7 +174,7 @@ class Runner:
             "prompts": {n: {"version": r.version, "hash": r.hash} for n, r in sorted(self.prompts.items())},
             "prompts_dir": str(self.options.prompts_dir) if self.options.prompts_dir else None,
             "cases_glob": self.options.cases,
-            "settings": _settings_snapshot(self.settings),
+            "settings": {**_settings_snapshot(self.settings), "strategy": self.options.strategy},
             "cache": {"hits": hits, "misses": misses, "seeded": seeded, "enabled": self.options.use_cache},
             "seconds": round(time.perf_counter() - started, 1),
             "suites": suites,

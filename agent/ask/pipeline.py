@@ -53,6 +53,10 @@ _LOOP_CHECK_EVERY = 24  # streamed pieces between loop checks
 _MIN_SOURCE_TOKENS = 48
 
 
+#: auto = quote-then-write for small models, one prompt for capable ones; the others force one.
+Strategy = Literal["auto", "single-prompt", "quote-then-write"]
+
+
 class AskError(UserError):
     """A question that cannot be asked (empty, no index): one line, exit code 2."""
 
@@ -72,7 +76,7 @@ class AskOptions:
     paper_ids: frozenset[str] | None = None  # ask about these papers only (a selection in the TUI)
     #: auto = quote-then-write for small models, one prompt for capable ones; the others force one
     #: (benchmarks run today's single prompt beside quote-then-write on the same questions)
-    strategy: Literal["auto", "single-prompt", "quote-then-write"] = "auto"
+    strategy: Strategy = "auto"
 
 
 def is_sentinel(text: str) -> bool:

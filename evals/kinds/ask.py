@@ -39,6 +39,7 @@ def ask_case(run: RunContext, suite: Suite, case: AskCase, expected: list[tuple[
         prompt_dir=run.prompts_dir,
         since=case.since,
         until=case.until,
+        strategy=run.strategy,
     )
     started = time.perf_counter()
     raw: list[str] = []

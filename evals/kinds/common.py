@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypedDict
 
+from agent.ask.pipeline import Strategy
 from agent.prompts import PromptRef
 from agent.settings import Settings
 from agent.types import Source
@@ -70,6 +71,9 @@ class RunContext(Protocol):
 
     @property
     def prompts_dir(self) -> Path | None: ...
+
+    @property
+    def strategy(self) -> Strategy: ...
 
 
 @dataclass

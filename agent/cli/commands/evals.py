@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from rich.table import Table
@@ -76,12 +76,19 @@ def run(
         str | None, typer.Option("--judge-model", help="Also judge groundedness with this model (LLM judge).")
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Call the model for every case (records).")] = False,
+    strategy: Annotated[
+        str, typer.Option("--strategy", help="auto | single-prompt | quote-then-write: how ask cases are answered.")
+    ] = "auto",
     baselines: BaselinesOpt = BASELINES_DEFAULT,
 ) -> None:
     """Run the eval cases and write results.json and report.md."""
     from agent.cli.context import state
     from evals.runner import Runner, RunOptions, write_results
 
+    from agent.ask.pipeline import Strategy
+
+    if strategy not in ("auto", "single-prompt", "quote-then-write"):
+        raise UsageError(f"--strategy {strategy}: expected auto, single-prompt or quote-then-write")
     settings = state(ctx).settings
     base = settings.data_dir / "evals"
     options = RunOptions(
@@ -94,6 +101,7 @@ def run(
         judge_model=judge_model,
         use_cache=not no_cache,
         baselines=baselines,
+        strategy=cast(Strategy, strategy),
     )
     if prompts is not None and not prompts.is_dir():
         raise UsageError(f"--prompts {prompts}: not a directory of prompt files")
