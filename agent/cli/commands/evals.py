@@ -82,10 +82,9 @@ def run(
     baselines: BaselinesOpt = BASELINES_DEFAULT,
 ) -> None:
     """Run the eval cases and write results.json and report.md."""
+    from agent.ask.pipeline import Strategy
     from agent.cli.context import state
     from evals.runner import Runner, RunOptions, write_results
-
-    from agent.ask.pipeline import Strategy
 
     if strategy not in ("auto", "single-prompt", "quote-then-write"):
         raise UsageError(f"--strategy {strategy}: expected auto, single-prompt or quote-then-write")
