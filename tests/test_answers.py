@@ -28,6 +28,11 @@ from tests.support.papers_fixture import PAPERS, write_jsonl
 
 QUESTION = "How can a small model speed up LLM decoding?"
 SMALL = "smollm2-test"  # a name that makes the model count as small (agent.llm.base.LLM.is_small)
+#: a close paraphrase of the speculative-decoding abstract's second sentence (its support is "supported")
+CLOSE = (
+    "A small draft model proposes several tokens that the large model verifies in one forward pass, "
+    "which speeds up generation"
+)
 
 
 @pytest.fixture(scope="module")
@@ -109,12 +114,11 @@ def test_rewrite_adding_a_number_or_a_name_is_shown_as_its_quote(index_dir: Path
 
 
 def test_capable_model_keeps_the_single_prompt(index_dir: Path, server: OpenAIServer) -> None:
-    server.push(Reply(text="A small draft model proposes tokens that the large model verifies [1]. "
-                            "Coral reefs bleach in warm water [1]."))
+    server.push(Reply(text=f"{CLOSE} [1]. Coral reefs bleach in warm water [1]."))
     answer = _ask(index_dir, server, "gpt-test")
     assert answer.mode == "generative" and answer.prompt.name == "answer" and len(server.chat_requests) == 1
     assert [s.text for s in answer.sentences] == [
-        "A small draft model proposes tokens that the large model verifies.",
+        f"{CLOSE}.",
         "Coral reefs bleach in warm water.",
     ]
     assert all(s.citations == [1] and s.mode == "generative" for s in answer.sentences)
@@ -136,7 +140,7 @@ def test_ask_json_has_sentences_and_the_terminal_shows_markers(
 ) -> None:
     monkeypatch.setenv("OPENAI_BASE_URL", server.url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    reply = "A small draft model proposes tokens that the large model verifies [1]."
+    reply = f"{CLOSE} [1]."
     server.push(Reply(text=reply), Reply(text=reply))
     main(["--data-dir", str(index_dir), "ask", QUESTION, "--model", "gpt-test", "--json"])
     data = json.loads(capsys.readouterr().out)
@@ -146,7 +150,7 @@ def test_ask_json_has_sentences_and_the_terminal_shows_markers(
     assert sentence["support"]["verdict"] == "supported" and data["support"]["supported"] == 1
     main(["--data-dir", str(index_dir), "ask", QUESTION, "--model", "gpt-test"])
     shown = capsys.readouterr().out
-    assert re.search(r"verifies\. \[1\] ✓", shown) and "1 ✓ supported" in shown
+    assert re.search(r"generation\. \[1\] ✓", shown) and "1 ✓ supported" in shown
 
 
 def test_saving_a_chat_turn_writes_a_case_that_needs_review(
@@ -155,7 +159,7 @@ def test_saving_a_chat_turn_writes_a_case_that_needs_review(
     from agent.conversations import ConversationStore
     from evals.cases import load_case_file
 
-    server.push(Reply(text="A small draft model proposes tokens that the large model verifies [1]."))
+    server.push(Reply(text=f"{CLOSE} [1]."))
     answer = _ask(index_dir, server, "gpt-test")
     store = ConversationStore.for_data_dir(index_dir)
     conv = store.create("decoding")

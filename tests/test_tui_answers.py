@@ -16,7 +16,11 @@ from tests.support.tui_helpers import build_index, make_app, notifications, run,
 
 QUESTION = "How can a small model speed up decoding?"
 # the first sentence is in the speculative-decoding abstract, the second in none of them
-ANSWER = "A small draft model proposes tokens that the large model verifies [1]. Coral reefs bleach in warm water [1]."
+CLOSE = (
+    "A small draft model proposes several tokens that the large model verifies in one forward pass, "
+    "which speeds up generation"
+)
+ANSWER = f"{CLOSE} [1]. Coral reefs bleach in warm water [1]."
 
 
 @pytest.fixture(scope="module")

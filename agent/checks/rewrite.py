@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from agent.checks.links import invented_links
 from agent.checks.quality import repetition_ratio
 
-#: Cosine (MiniLM) between a rewrite and its quote below which the rewrite is rejected.
+#: Cosine (MiniLM) between a rewrite and its quote below which the rewrite is rejected. Calibrated on
+#: the seed cases (a rewrite vs its own quote, 20 pairs, against vs the answer's other quote): 0.67 at
+#: balanced accuracy 0.925; the two rewrites between 0.67 and 0.70 were both garbled, so 0.70 stays.
 REWRITE_SIMILARITY = 0.70
 MAX_WORDS = 40
 #: Share of a rewrite's content words that may be absent from the quote and the question.
