@@ -221,6 +221,14 @@ def ask_events(
     if quote_write:
         yield Retrieved(query, hits, sources)
         quotes = select_quotes(question, sources, index.embedder)
+        if not quotes:  # no sentence long enough to rewrite: quote what there is
+            chosen = extractive_quotes(question, sources, index.embedder)
+            answer = Answer(
+                question, quoted_text(chosen), _citations(sources, [n for n, _ in chosen]), sources, hits, False,
+                "extractive", llm.name, prompt.ref, usage, sentences=quoted_sentences(chosen),
+            )
+            yield finish(_with_support(answer, index))
+            return
         written = yield from quote_then_write(
             question, quotes, llm=llm, embedder=index.embedder, prompt=prompt, temperature=opts.temperature
         )
