@@ -8,7 +8,8 @@ sources list below is keyboard-navigable; either opens the paper.
 
 Below the answer, every sentence is listed with its support marker (✓ supported, ~ weak,
 ✗ unsupported); highlighting one (keys, click or mouse hover) shows the closest sentence
-of the source it cites, with the score. All of it is built as ``Text``, never markup.
+of the source it cites, with the score, and Enter opens that source's paper. All of it is
+built as ``Text``, never markup.
 """
 
 from __future__ import annotations
@@ -196,6 +197,8 @@ class AnswerView(Vertical):
         listing.clear_options()
         listing.add_options([Option(sentence_label(s), id=f"s{i}") for i, s in enumerate(sentences)])
         listing.display = bool(sentences)
+        if sentences:
+            listing.highlighted = 0
         detail = self.query_one(".answer-support", Static)
         detail.update(Text("Highlight a sentence to see the source sentence that supports it.", style="dim"))
         detail.display = bool(sentences)
@@ -208,9 +211,16 @@ class AnswerView(Vertical):
 
     @on(OptionList.OptionSelected, ".answer-sentences")
     def _sentence_selected(self, event: OptionList.OptionSelected) -> None:
+        """Enter on a sentence opens the paper its supporting quote comes from (else its first citation)."""
         event.stop()
-        if event.option_index < len(self.sentences):
-            self.query_one(".answer-support", Static).update(support_detail(self.sentences[event.option_index]))
+        if event.option_index >= len(self.sentences):
+            return
+        sentence = self.sentences[event.option_index]
+        self.query_one(".answer-support", Static).update(support_detail(sentence))
+        n = (sentence.get("support") or {}).get("source") or next(iter(sentence.get("citations") or []), None)
+        paper_id = self._by_n.get(int(n)) if n else None
+        if paper_id:
+            self.post_message(self.CitationSelected(paper_id))
 
     async def cancel(self) -> None:
         """Stop showing the stream at once; what was written so far stays, marked as cancelled."""
