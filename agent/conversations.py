@@ -92,6 +92,11 @@ def answer_meta(answer: Answer) -> dict[str, Any]:
         "usage": {"prompt_tokens": answer.usage.prompt_tokens, "completion_tokens": answer.usage.completion_tokens},
         "cost_usd": answer.cost_usd,
         "warnings": list(answer.warnings),
+        "sentences": [sentence.to_json() for sentence in answer.sentences],
+        "window": {
+            "since": answer.since.isoformat() if answer.since else None,
+            "until": answer.until.isoformat() if answer.until else None,
+        },
     }
 
 

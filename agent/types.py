@@ -16,7 +16,10 @@ from agent.llm.base import Usage
 from agent.prompts import PromptRef
 from store.retrieve import Hit
 
-Mode = Literal["generative", "extractive"]
+#: How an answer (and each of its sentences) was written: by the model from all sources in one
+#: prompt, by the model rewriting one quoted sentence of one source, or quoted verbatim.
+Mode = Literal["generative", "quote-then-write", "extractive"]
+Verdict = Literal["supported", "weak", "unsupported"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,51 @@ class Citation:
         }
 
 
+@dataclass(frozen=True)
+class Support:
+    """How well one answer sentence is backed by the sources it cites.
+
+    ``score`` is the scorer's number (cosine similarity for the embedder, entailment
+    probability for an NLI model); ``source_sentence`` is the closest sentence of a cited
+    source (from source ``source_n``), the quote a reader checks the sentence against.
+    """
+
+    score: float
+    source_sentence: str
+    source_n: int | None
+    verdict: Verdict
+    scorer: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "score": round(self.score, 4),
+            "source_sentence": self.source_sentence,
+            "source": self.source_n,
+            "verdict": self.verdict,
+            "scorer": self.scorer,
+        }
+
+
+@dataclass
+class AnswerSentence:
+    """One sentence as shown, the sources it cites, how it was written and how well it is supported."""
+
+    text: str
+    citations: list[int]
+    mode: Mode
+    support: Support | None = None
+    quote: str | None = None  # the source sentence a quote-then-write sentence was rewritten from
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "text": self.text,
+            "citations": self.citations,
+            "mode": self.mode,
+            "support": self.support.to_json() if self.support else None,
+            "quote": self.quote,
+        }
+
+
 @dataclass
 class Answer:
     """A finished answer with everything needed to show, log, batch or evaluate it."""
@@ -77,6 +125,9 @@ class Answer:
     warnings: list[str] = field(default_factory=list)
     query: str | None = None  # the standalone query, when a follow-up was condensed
     model_error: str | None = None  # the local model process failed; the text is quoted instead
+    sentences: list[AnswerSentence] = field(default_factory=list)
+    since: date | None = None  # the listing window the question was asked over
+    until: date | None = None
 
     def to_json(self) -> dict[str, object]:
         extra: dict[str, object] = {"model_error": self.model_error} if self.model_error else {}
@@ -102,7 +153,22 @@ class Answer:
             "warnings": self.warnings,
             "query": self.query,
             **extra,
+            "sentences": [s.to_json() for s in self.sentences],
+            "support": support_summary(self.sentences),
+            "window": {
+                "since": self.since.isoformat() if self.since else None,
+                "until": self.until.isoformat() if self.until else None,
+            },
         }
+
+
+def support_summary(sentences: list[AnswerSentence]) -> dict[str, int]:
+    """How many sentences of an answer are supported, weak or unsupported."""
+    out = {"supported": 0, "weak": 0, "unsupported": 0}
+    for sentence in sentences:
+        if sentence.support is not None:
+            out[sentence.support.verdict] += 1
+    return out
 
 
 # --- events ------------------------------------------------------------------------

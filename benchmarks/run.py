@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITES = ("retrieval", "ingest", "ask", "batch", "brief", "scale", "service")
+SUITES = ("retrieval", "ingest", "ask", "answers", "batch", "brief", "scale", "service")
 
 
 def _machine() -> str:

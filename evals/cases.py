@@ -75,6 +75,9 @@ class AskCase(_Strict):
     must_include: list[Phrase] = Field(default_factory=list)
     must_not_include: list[Phrase] = Field(default_factory=list)
     should_abstain: bool = False
+    since: date | None = Field(default=None, description="Listing window the question is asked over.")
+    until: date | None = None
+    needs_review: bool = Field(default=False, description="Saved from a chat turn and not yet checked by a person.")
     note: str | None = None
 
     @field_validator("must_include", "must_not_include")

@@ -17,6 +17,11 @@ What is measured, and on what:
   sources support them, by MiniLM sentence-to-source similarity over a threshold
   calibrated on the suite's own cases (:func:`calibrate`), and by an LLM judge when one
   is configured (``evals.judge``);
+* **answer** — the share of answered questions by mode (``generative``, ``quote-then-write``,
+  ``extractive``) and ``answer.written`` (in the model's words: the first two);
+* **support** — per sentence, from the answer's own support scores (``agent.checks.support``):
+  the share of sentences ``supported`` and the share ``unsupported``;
+* **links** — invented links: answers showing a link that no source contains;
 * **abstention** — answerable cases answered, unanswerable ones declined;
 * **phrases**, **latency**, **tokens**, **cost**.
 """
@@ -33,14 +38,20 @@ import numpy as np
 
 from agent.checks.citations import check_citations, sentences
 from agent.checks.extractive import LABEL as EXTRACTIVE_LABEL
-from agent.types import Source
+from agent.checks.links import invented_links
+from agent.types import Answer, Source
 from evals.cases import Phrase
 from store.embeddings import VectorEmbeddings
 
 MetricValue = float | None
 
 #: Suite metrics where smaller is better; every other metric is better when larger.
-LOWER_IS_BETTER = frozenset({"latency.p50_ms", "latency.p95_ms", "tokens.prompt", "tokens.completion", "cost.usd"})
+LOWER_IS_BETTER = frozenset(
+    {
+        "latency.p50_ms", "latency.p95_ms", "tokens.prompt", "tokens.completion", "cost.usd",
+        "support.unsupported", "links.invented", "answer.extractive",
+    }
+)
 _MARKER = re.compile(r"\[\s*\d+(?:\s*[,;\-–]\s*\d+)*\s*\]")
 _MIN_CLAIM_WORDS = 8  # the same bar ``agent.checks.citations`` uses for an uncited claim
 
@@ -124,6 +135,39 @@ def citation_metrics(raw: str, sources: Sequence[Source], expected: Iterable[str
         "citations.recall": hits / len(wanted) if wanted else None,
     }
     return CitationScore(metrics, cited, check.removed)
+
+
+# --- modes, sentence support, links -----------------------------------------------------------
+
+MODES = ("generative", "quote-then-write", "extractive")
+
+
+@dataclass(frozen=True)
+class AnswerQuality:
+    metrics: dict[str, MetricValue]
+    unsupported: list[str]  # sentences shown with the verdict "unsupported"
+    invented: list[str]  # links shown that no source contains
+
+
+def answer_quality(answer: Answer, source_texts: Sequence[str], raw: str, *, answered: bool) -> AnswerQuality:
+    """Mode shares, per-sentence support rates and invented links of one answer (None when not answered).
+
+    Invented links are counted on what the user sees; links the model wrote in output that a
+    check then replaced are recorded in the case (``raw``) but are not shown, so do not count.
+    """
+    if not answered:
+        empty = [f"answer.{m.replace('-', '_')}" for m in MODES] + ["answer.written"]
+        empty += ["support.supported", "support.unsupported", "links.invented"]
+        return AnswerQuality(dict.fromkeys(empty), [], [])
+    metrics: dict[str, MetricValue] = {f"answer.{m.replace('-', '_')}": float(answer.mode == m) for m in MODES}
+    metrics["answer.written"] = float(answer.mode != "extractive")
+    verdicts = [s.support.verdict for s in answer.sentences if s.support is not None]
+    metrics["support.supported"] = verdicts.count("supported") / len(verdicts) if verdicts else None
+    metrics["support.unsupported"] = verdicts.count("unsupported") / len(verdicts) if verdicts else None
+    invented = invented_links(answer.text, source_texts)
+    metrics["links.invented"] = float(bool(invented))
+    unsupported = [s.text for s in answer.sentences if s.support is not None and s.support.verdict == "unsupported"]
+    return AnswerQuality(metrics, unsupported, invented)
 
 
 # --- abstention and phrases -----------------------------------------------------------------
@@ -241,14 +285,18 @@ DEFAULT_THRESHOLD = 0.5
 _MIN_CALIBRATION_PAIRS = 5
 
 
-def calibrate(positives: Sequence[float], negatives: Sequence[float]) -> Calibration:
+_QUESTION_METHOD = (
+    "max balanced accuracy: question vs its expected paper (supported) and vs the best-ranked other paper"
+)
+
+
+def calibrate(positives: Sequence[float], negatives: Sequence[float], method: str = _QUESTION_METHOD) -> Calibration:
     """The threshold that best separates supported from unsupported pairs (max balanced accuracy).
 
     Candidates are midpoints between neighbouring observed scores, so the result depends only
     on the scores (deterministic for the same cases and embedding model). With too few
     pairs the documented default is used instead.
     """
-    method = "max balanced accuracy: question vs its expected paper (supported) and vs the best-ranked other paper"
     if len(positives) < _MIN_CALIBRATION_PAIRS or len(negatives) < _MIN_CALIBRATION_PAIRS:
         return Calibration(DEFAULT_THRESHOLD, len(positives), len(negatives), 0.0, "default (too few cases)")
     pos = np.sort(np.asarray(positives, dtype=np.float64))
@@ -331,7 +379,9 @@ def counts(cases: Sequence[Mapping[str, MetricValue]]) -> dict[str, int]:
     return out
 
 
-_GROUPS = ("retrieval", "citations", "answer", "groundedness", "abstention", "phrases", "compare", "brief")
+_GROUPS = (
+    "retrieval", "citations", "answer", "support", "links", "groundedness", "abstention", "phrases", "compare", "brief",
+)
 
 
 def _order(name: str) -> tuple[int, str]:

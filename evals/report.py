@@ -108,6 +108,9 @@ def render_report(results: Mapping[str, Any]) -> str:
                 f"{'' if tol is None else tol} |"
             )
         out.append("")
+        review = [c["id"] for c in cases if c.get("needs_review")]
+        if review:
+            out += [f"Saved from chat and still needing review ({len(review)}): {', '.join(review)}.", ""]
         calibration = suite.get("calibration")
         if calibration:
             out += [
@@ -116,6 +119,14 @@ def render_report(results: Mapping[str, Any]) -> str:
                 f"(balanced accuracy {calibration['balanced_accuracy']}; {calibration['method']}).",
                 "",
             ]
+            sentence = calibration.get("sentence_support")
+            if sentence:
+                out += [
+                    f"Sentence-support threshold {sentence['threshold']} (cosine), calibrated on "
+                    f"{sentence['positives']} cited / {sentence['negatives']} other-source sentence pairs "
+                    f"(balanced accuracy {sentence['balanced_accuracy']}; {sentence['method']}).",
+                    "",
+                ]
         ranked = sorted(
             ((b, c) for c in cases if (b := badness(c)) is not None and b < 1.0),
             key=lambda bc: (bc[0], bc[1]["id"]),

@@ -2,8 +2,8 @@
 
 For each suite: build or reuse its index (``evals.corpus``), resolve every expected
 paper before any model call (a case naming a paper the index lacks is an error, not a
-zero), then answer each case with ``agent.ask.pipeline`` / ``agent.compare.pipeline`` / ``agent.brief.pipeline``
-through a cached, logged model, score it (``evals.metrics``), calibrate the
+zero), then answer each case with the module for its kind (``evals.kinds.ask`` / ``compare`` / ``brief``,
+each running the real pipeline) through a cached, logged model, score it (``evals.metrics``), calibrate the
 groundedness threshold on the suite's own cases, and aggregate. The results are one
 JSON document (``results.json``) that ``evals.compare`` can diff and ``accept`` can
 commit, and a Markdown report (``evals.report``).
@@ -14,43 +14,30 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agent.ask.pipeline import AskError, ask_events
+from agent.ask.pipeline import Strategy
 from agent.llm.calllog import LoggedLLM
 from agent.prompts import PromptRef
-from agent.runtime import ask_options, build_llm
+from agent.runtime import build_llm
 from agent.settings import Settings
-from agent.types import Answer, Done, Source, Token
 from evals.cache import CachedLLM, ResponseCache
-from evals.cases import AskCase, BriefCase, CaseFile, CompareCase, load_case_files
+from evals.cases import AskCase, CaseFile, CompareCase, load_case_files
 from evals.corpus import open_suite_index, resolve_papers
-from evals.metrics import (
-    SentenceSupport,
-    abstention_metrics,
-    aggregate,
-    calibrate,
-    citation_metrics,
-    claims,
-    counts,
-    groundedness,
-    ndcg_at,
-    phrase_found,
-    phrase_metrics,
-    retrieval_metrics,
-    show_phrase,
-)
+from evals.kinds.ask import ask_case, retrieval_case, score_groundedness
+from evals.kinds.brief import BRIEF_MODEL_TLDRS, brief_case
+from evals.kinds.common import Case, CaseRecord, Suite
+from evals.kinds.compare import compare_case
+from evals.metrics import aggregate, counts
 from store.index import Index
 from store.papers import Paper
-from store.retrieve import search
+
+__all__ = ["BRIEF_MODEL_TLDRS", "RunOptions", "Runner", "dump_results", "write_results"]
 
 SCHEMA = 1
-_RAW_LIMIT = 4000
-#: Model-written TL;DRs per brief case (the rest are extractive): keeps a local-model run affordable.
-BRIEF_MODEL_TLDRS = 8
 
 
 @dataclass
@@ -66,6 +53,8 @@ class RunOptions:
     judge_model: str | None = None
     use_cache: bool = True
     baselines: Path | None = Path("evals/baselines")
+    #: how ask cases are answered (``AskOptions.strategy``): single-prompt replays today's behaviour
+    strategy: Strategy = "auto"
 
 
 Progress = Callable[[str, int, int], None]
@@ -85,16 +74,6 @@ class _Prepared:
     index: Index
     resolved: dict[str, list[tuple[str, str]]]
     grades: dict[str, dict[str, int]]
-
-
-@dataclass
-class _Suite:
-    """A suite while it runs: its cases' records, and what groundedness needs afterwards."""
-
-    spec: CaseFile
-    index: Index
-    records: list[dict[str, Any]] = field(default_factory=list)
-    sources: dict[str, list[Source]] = field(default_factory=dict)
 
 
 class Runner:
@@ -131,6 +110,14 @@ class Runner:
         if self._llm is None:
             self._llm = self._cached(self.options.model)
         return self._llm
+
+    @property
+    def prompts_dir(self) -> Path | None:
+        return self.options.prompts_dir
+
+    @property
+    def strategy(self) -> Strategy:
+        return self.options.strategy
 
     @property
     def judge_llm(self) -> CachedLLM | None:
@@ -187,7 +174,7 @@ class Runner:
             "prompts": {n: {"version": r.version, "hash": r.hash} for n, r in sorted(self.prompts.items())},
             "prompts_dir": str(self.options.prompts_dir) if self.options.prompts_dir else None,
             "cases_glob": self.options.cases,
-            "settings": _settings_snapshot(self.settings),
+            "settings": {**_settings_snapshot(self.settings), "strategy": self.options.strategy},
             "cache": {"hits": hits, "misses": misses, "seeded": seeded, "enabled": self.options.use_cache},
             "seconds": round(time.perf_counter() - started, 1),
             "suites": suites,
@@ -221,25 +208,26 @@ class Runner:
 
     def _run_suite(self, item: _Prepared) -> dict[str, Any]:
         spec, index, resolved, grades = item.spec, item.index, item.resolved, item.grades
-        suite = _Suite(spec, index)
+        suite = Suite(spec, index)
         total = len(spec.cases)
         cache_hits = cache_misses = 0
         for i, case in enumerate(spec.cases):
             self.on_progress(spec.suite, i, total)
             if spec.retrieval_only:
                 assert isinstance(case, AskCase)
-                record = self._retrieval_case(spec, case, index, resolved[case.id], grades.get(case.id))
+                record = retrieval_case(spec, case, index, resolved[case.id], grades.get(case.id))
             else:
                 record = self._run_case(suite, case, resolved[case.id])
                 stats = self.llm.take_stats() if self._llm else None
                 if stats is not None:
                     record["cache"] = {"hits": stats.hits, "misses": stats.misses}
-                    if "latency_ms" in record["metrics"]:  # a replayed call counts what it cost when recorded
-                        record["metrics"]["latency_ms"] += stats.replayed_ms
+                    latency = record["metrics"].get("latency_ms")
+                    if latency is not None:  # a replayed call counts what it cost when recorded
+                        record["metrics"]["latency_ms"] = latency + stats.replayed_ms
                     cache_hits, cache_misses = cache_hits + stats.hits, cache_misses + stats.misses
             suite.records.append(record)
         self.on_progress(spec.suite, total, total)
-        calibration = self._score_groundedness(suite, resolved) if not spec.retrieval_only else None
+        calibration = score_groundedness(self, suite, resolved) if not spec.retrieval_only else None
         metrics = [r["metrics"] for r in suite.records if not r.get("skipped")]
         return {
             "file": spec.path,
@@ -268,321 +256,14 @@ class Runner:
                 out[case.id] = resolve_papers(index, case.papers, where=where)
         return out
 
-    def _run_case(
-        self, suite: _Suite, case: AskCase | CompareCase | BriefCase, expected: list[tuple[str, str]]
-    ) -> dict[str, Any]:
+    def _run_case(self, suite: Suite, case: Case, expected: list[tuple[str, str]]) -> CaseRecord:
         if isinstance(case, AskCase):
-            return self._ask_case(suite, case, expected)
+            return ask_case(self, suite, case, expected)
         if isinstance(case, CompareCase):
-            return self._compare_case(suite, case, expected)
-        return self._brief_case(suite, case, expected)
-
-    # --- ask ---------------------------------------------------------------------------------
-
-    def _ask_case(self, suite: _Suite, case: AskCase, expected: list[tuple[str, str]]) -> dict[str, Any]:
-        spec, index = suite.spec, suite.index
-        options = ask_options(self.settings, k=spec.k, prompt_dir=self.options.prompts_dir)
-        started = time.perf_counter()
-        raw: list[str] = []
-        answer: Answer | None = None
-        try:
-            events = ask_events(case.question, index=index, llm=self.llm, options=options, prices=self.settings.prices)
-            for event in events:
-                if isinstance(event, Token):
-                    raw.append(event.text)
-                elif isinstance(event, Done):
-                    answer = event.answer
-        except AskError as exc:
-            return _error_record(case, str(exc))
-        assert answer is not None
-        wall_ms = (time.perf_counter() - started) * 1000.0
-        self.prompts[answer.prompt.name] = answer.prompt
-        suite.sources[case.id] = answer.sources
-        expected_ids = [pid for pid, _ in expected]
-        ranked = [h.paper_id for h in answer.retrieved]
-        raw_text = "".join(raw).strip()
-        cites = citation_metrics(raw_text, answer.sources, expected_ids, called=bool(raw))
-        phrases = phrase_metrics(answer.text, case.must_include, case.must_not_include)
-        metrics: dict[str, float | None] = {}
-        metrics.update(retrieval_metrics(ranked, expected_ids, _ks(spec.k)))
-        metrics.update(cites.metrics)
-        answered = not answer.abstained and not case.should_abstain
-        metrics["answer.generative"] = float(answer.mode == "generative") if answered else None
-        metrics.update(abstention_metrics(answer.abstained, case.should_abstain))
-        metrics.update(phrases.metrics)
-        metrics.update(
-            {
-                "latency_ms": wall_ms,
-                "tokens.prompt": float(answer.usage.prompt_tokens),
-                "tokens.completion": float(answer.usage.completion_tokens),
-                "cost.usd": answer.cost_usd,
-            }
-        )
-        titles = dict(expected)
-        shown = {s.paper_id for s in answer.sources}
-        return {
-            "id": case.id,
-            "kind": "ask",
-            "question": case.question,
-            "should_abstain": case.should_abstain,
-            "expected": [{"id": pid, "title": t} for pid, t in expected],
-            "answer": answer.text,
-            "raw": raw_text[:_RAW_LIMIT],
-            "mode": answer.mode,
-            "abstained": answer.abstained,
-            "retrieved": ranked,
-            "sources": [{"n": s.n, "paper_id": s.paper_id, "title": s.title} for s in answer.sources],
-            "cited": cites.cited_ids,
-            "invalid_citations": cites.invalid,
-            "answer_citations": [c.paper_id for c in answer.citations],
-            "missing": {
-                "not_retrieved": [titles[p] for p in expected_ids if p not in ranked],
-                "not_shown": [titles[p] for p in expected_ids if p in ranked and p not in shown],
-                "not_cited": [titles[p] for p in expected_ids if p in shown and p not in cites.cited_ids],
-                "phrases": phrases.missing,
-                "forbidden": phrases.forbidden,
-                "unsupported": [],
-            },
-            "warnings": answer.warnings,
-            "prompts": [_ref(answer.prompt)],
-            "metrics": metrics,
-        }
-
-    def _retrieval_case(
-        self,
-        spec: CaseFile,
-        case: AskCase,
-        index: Index,
-        expected: list[tuple[str, str]],
-        grades: dict[str, int] | None,
-    ) -> dict[str, Any]:
-        started = time.perf_counter()
-        hits = search(index, case.question, k=spec.k)
-        ranked = [h.paper_id for h in hits]
-        expected_ids = [pid for pid, _ in expected]
-        metrics: dict[str, float | None] = dict(retrieval_metrics(ranked, expected_ids, _ks(spec.k)))
-        relevance = grades or dict.fromkeys(expected_ids, 1)
-        metrics[f"retrieval.ndcg@{spec.k}"] = ndcg_at(ranked, relevance, spec.k)
-        metrics["latency_ms"] = (time.perf_counter() - started) * 1000.0
-        return {
-            "id": case.id,
-            "kind": "retrieval",
-            "question": case.question,
-            "expected": [{"id": pid, "title": t} for pid, t in expected],
-            "retrieved": ranked,
-            "prompts": [],
-            "missing": {"not_retrieved": [t for pid, t in expected if pid not in ranked]},
-            "metrics": metrics,
-        }
-
-    # --- compare -------------------------------------------------------------------------------
-
-    def _compare_case(self, suite: _Suite, case: CompareCase, papers: list[tuple[str, str]]) -> dict[str, Any]:
-        try:
-            import agent.compare.pipeline as compare_module
-            from agent.compare.select import SelectionError
-        except ImportError as exc:  # the feature is not in this build
-            return _skipped_record(case, f"agent.compare.pipeline is not available ({exc})")
-        refused = (SelectionError, *[e for e in [getattr(compare_module, "CompareError", None)] if e is not None])
-        started = time.perf_counter()
-        try:
-            result = compare_module.compare(
-                [pid for pid, _ in papers], index=suite.index, llm=self.llm, prices=self.settings.prices
-            )
-        except refused as exc:
-            return _error_record(case, str(exc))
-        wall_ms = (time.perf_counter() - started) * 1000.0
-        for ref in result.prompts:
-            self.prompts[ref.name] = ref
-        columns: dict[str, list[str]] = {pid: [] for pid, _ in papers}
-        modes: list[str] = []
-        for row in result.rows:
-            for cell in row.cells:
-                columns.setdefault(cell.paper_id, []).append(cell.text)
-                modes.append(cell.mode)
-        missing: dict[str, list[str]] = {}
-        found = total = 0
-        for spec_paper, (pid, title) in zip(case.papers, papers, strict=True):
-            text = " ".join(columns.get(pid, []))
-            for fact in spec_paper.facts:
-                total += 1
-                if phrase_found(text, fact):
-                    found += 1
-                else:
-                    missing.setdefault(title, []).append(show_phrase(fact))
-        metrics: dict[str, float | None] = {
-            "compare.facts": found / total if total else None,
-            "compare.generative_cells": modes.count("generative") / len(modes) if modes else None,
-            "compare.stated_cells": 1 - modes.count("not_stated") / len(modes) if modes else None,
-            "compare.summary_generative": float(result.summary_mode == "generative"),
-            "latency_ms": wall_ms,
-            "tokens.prompt": float(result.usage.prompt_tokens),
-            "tokens.completion": float(result.usage.completion_tokens),
-            "cost.usd": result.cost_usd,
-        }
-        return {
-            "id": case.id,
-            "kind": "compare",
-            "question": "compare: " + " | ".join(t for _, t in papers),
-            "expected": [{"id": pid, "title": t} for pid, t in papers],
-            "answer": _comparison_text(result.to_json()),
-            "strategy": result.strategy,
-            "missing": {"facts": missing},
-            "warnings": result.warnings,
-            "prompts": [_ref(r) for r in result.prompts],
-            "metrics": metrics,
-        }
-
-    # --- brief -----------------------------------------------------------------------------------
-
-    def _brief_case(self, suite: _Suite, case: BriefCase, papers: list[tuple[str, str]]) -> dict[str, Any]:
-        try:
-            from agent.brief.cache import BriefCache
-            from agent.brief.pipeline import BriefError, BriefOptions, build_brief
-            from agent.brief.weeks import Window
-            from agent.prompts import load_prompt
-        except ImportError as exc:  # the feature is not in this build
-            return _skipped_record(case, f"agent.brief.pipeline is not available ({exc})")
-        window = Window(case.since, case.until, f"{case.since.isoformat()}..{case.until.isoformat()}")
-        # the brief's own cache stays in memory: the response cache alone decides what is replayed
-        cache = BriefCache(None)
-        from evals.brief_checks import brief_checks
-        from store.affinity import Affinity
-
-        affinity = None
-        if case.interests:
-            anchors = suite.index.embedder.embed(case.interests)
-            affinity = Affinity(anchors, ["interest"] * len(case.interests), list(case.interests))
-        options = BriefOptions(
-            fetch=False, max_model_tldrs=BRIEF_MODEL_TLDRS, today=case.until,
-            for_everyone=affinity is None, affinity=affinity,
-        )
-        started = time.perf_counter()
-        try:
-            brief = build_brief(
-                window, index=suite.index, llm=self.llm, options=options, cache=cache, prices=self.settings.prices
-            )
-        except BriefError as exc:
-            return _error_record(case, str(exc))
-        finally:
-            cache.close()
-        wall_ms = (time.perf_counter() - started) * 1000.0
-        refs = [load_prompt(name).ref for name in sorted(brief.provenance.prompts)]
-        for ref in refs:
-            self.prompts[ref.name] = ref
-        listed = {p.paper_id for p in brief.papers}
-        prominent = {h.paper_id for h in brief.highlights} | {
-            p.paper_id for t in brief.themes for p in t.cited_papers()
-        }
-        text = "\n".join(
-            f"{t.name} ({', '.join(t.keywords)}): {t.synthesis.text}" for t in brief.themes
-        )
-        themes_missing = [show_phrase(t) for t in case.themes if not phrase_found(text, t)]
-        expected = [pid for pid, _ in papers]
-        titles = dict(papers)
-        real = [t for t in brief.themes if not t.is_other]
-        prov = brief.provenance
-        metrics: dict[str, float | None] = {
-            "brief.papers": sum(p in listed for p in expected) / len(expected) if expected else None,
-            "brief.highlighted": sum(p in prominent for p in expected) / len(expected) if expected else None,
-            "brief.themes": 1 - len(themes_missing) / len(case.themes) if case.themes else None,
-            "brief.generative_syntheses": (
-                sum(t.synthesis.mode == "generative" for t in real) / len(real) if real else None
-            ),
-            "latency_ms": wall_ms,
-            "tokens.prompt": float(prov.prompt_tokens),
-            "tokens.completion": float(prov.completion_tokens),
-            "cost.usd": prov.cost_usd,
-        }
-        checks, failed = brief_checks(brief, case.for_you)
-        metrics.update(checks)
-        return {
-            "id": case.id,
-            "kind": "brief",
-            "question": f"brief {window.label}: {prov.papers} papers, {prov.themes} themes",
-            "expected": [{"id": pid, "title": t} for pid, t in papers],
-            "answer": text,
-            "missing": {
-                "not_listed": [titles[p] for p in expected if p not in listed],
-                "not_highlighted": [titles[p] for p in expected if p in listed and p not in prominent],
-                "themes": themes_missing,
-                **failed,
-            },
-            "warnings": brief.warnings,
-            "prompts": [_ref(r) for r in refs],
-            "metrics": metrics,
-        }
-
-    # --- groundedness --------------------------------------------------------------------------------
-
-    def _score_groundedness(self, suite: _Suite, resolved: dict[str, list[tuple[str, str]]]) -> dict[str, Any] | None:
-        """Calibrate the threshold on this suite's questions, then score every answered ask case."""
-        ask_records = [r for r in suite.records if r.get("kind") == "ask" and "error" not in r]
-        if not ask_records:
-            return None
-        support = SentenceSupport(suite.index.embedder)
-        positives, negatives = self._calibration_pairs(suite, support, resolved)
-        calibration = calibrate(positives, negatives)
-        judge = self.judge_llm
-        for record in ask_records:
-            if record["abstained"]:
-                record["metrics"]["groundedness.embedding"] = None
-                continue
-            sources = suite.sources.get(record["id"], [])
-            score = groundedness(record["answer"], sources, support, calibration.threshold)
-            record["metrics"]["groundedness.embedding"] = score.value
-            record["missing"]["unsupported"] = score.unsupported
-            if judge is not None:
-                from evals.judge import judge as run_judge
-
-                verdicts = run_judge(judge, claims(record["answer"]), sources)
-                self.prompts[verdicts.prompt.name] = verdicts.prompt
-                record["metrics"]["groundedness.judge"] = verdicts.value
-                record["judge_unsupported"] = verdicts.unsupported
-        if judge is not None:
-            judge.take_stats()
-        return calibration.to_json()
-
-    def _calibration_pairs(
-        self, suite: _Suite, support: SentenceSupport, resolved: dict[str, list[tuple[str, str]]]
-    ) -> tuple[list[float], list[float]]:
-        catalog = suite.index.catalog
-        rows = [r for r in suite.records if r.get("kind") == "ask" and r.get("expected") and "error" not in r]
-        if not rows:
-            return [], []
-        vectors = support.embed([r["question"] for r in rows])
-        positives: list[float] = []
-        negatives: list[float] = []
-        for record, vector in zip(rows, vectors, strict=True):
-            wanted = {pid for pid, _ in resolved[record["id"]]}
-            other = next((pid for pid in record["retrieved"] if pid not in wanted), None)
-            papers = catalog.get_many([*wanted, *([other] if other else [])])
-            pos = [support.source(p, papers[p].title, papers[p].abstract) for p in wanted if p in papers]
-            if pos:
-                positives.append(support.best(vector, pos))
-            if other and other in papers:
-                paper = papers[other]
-                negatives.append(support.best(vector, [support.source(other, paper.title, paper.abstract)]))
-        return positives, negatives
-
+            return compare_case(self, suite, case, expected)
+        return brief_case(self, suite, case, expected)
 
 # --- helpers --------------------------------------------------------------------------------------
-
-
-def _ks(k: int) -> list[int]:
-    return sorted({1, 3, k} if k >= 3 else {1, k})
-
-
-def _ref(ref: PromptRef) -> dict[str, str]:
-    return {"name": ref.name, "version": ref.version, "hash": ref.hash}
-
-
-def _error_record(case: AskCase | CompareCase | BriefCase, message: str) -> dict[str, Any]:
-    return {"id": case.id, "kind": case.kind, "error": message, "prompts": [], "missing": {}, "metrics": {}}
-
-
-def _skipped_record(case: AskCase | CompareCase | BriefCase, reason: str) -> dict[str, Any]:
-    return {"id": case.id, "kind": case.kind, "skipped": reason, "prompts": [], "missing": {}, "metrics": {}}
 
 
 def _skipped_suite(spec: CaseFile) -> dict[str, Any]:
@@ -599,18 +280,6 @@ def _skipped_suite(spec: CaseFile) -> dict[str, Any]:
         "cache": {"hits": 0, "misses": 0},
         "cases": [],
     }
-
-
-def _comparison_text(data: dict[str, Any]) -> str:
-    lines = []
-    titles = {p["paper_id"]: p["title"] for p in data.get("papers", [])}
-    for row in data.get("rows", []):
-        for cell in row.get("cells", []):
-            title = titles.get(cell["paper_id"], cell["paper_id"])
-            lines.append(f"{row.get('label', row.get('aspect'))} · {title}: {cell['text']}")
-    if data.get("summary"):
-        lines.append(f"Summary: {data['summary']}")
-    return "\n".join(lines)
 
 
 def _settings_snapshot(settings: Settings) -> dict[str, Any]:

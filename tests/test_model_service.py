@@ -290,7 +290,8 @@ def test_batch_marks_the_affected_items_and_goes_on(
     assert [r["status"] for r in records] == ["ok", "ok", "ok"]
     failed = [r for r in records if r.get("model_error")]
     assert len(failed) == 1 and failed[0]["mode"] == "extractive" and "SIGILL" in failed[0]["model_error"]
-    assert all(r["mode"] == "generative" for r in records if not r.get("model_error"))  # restarted
+    # the service restarted: the other questions reached the model again (quote-then-write or generative)
+    assert all(r["usage"]["completion_tokens"] > 0 for r in records if not r.get("model_error"))
     assert json.loads(summary.read_text())["model_failed"] == 1
 
 
@@ -317,7 +318,7 @@ def test_tui_shows_the_crash_and_stays_usable(fake: Callable[..., Path], data_di
             assert "extractive" in str(view.query_one(".answer-meta").render())
             again = await ask(pilot, QUESTION)  # the app is alive and the model restarted
             await wait_for(pilot, lambda: again.has_class("done"), timeout=60, what="the second answer")
-            assert "generative" in str(again.query_one(".answer-meta").render())
+            assert "SIGILL" not in str(again.query_one(".answer-status").render())
             assert len([n for n in notifications(app) if n.severity == "error"]) == 1
 
     run(scenario)

@@ -11,7 +11,13 @@ What the user finally sees is never the raw model output:
 * the output is checked for degeneration (empty, looping, uncited); a failure
   falls back to an extractive answer quoted from the top sources;
 * when retrieval finds nothing relevant, or the model says the sources do not
-  answer, the answer is the fixed ``SENTINEL`` plus the closest papers found.
+  answer, the answer is the fixed ``SENTINEL`` plus the closest papers found;
+* a link that no source contains fails the answer (small models invent them).
+
+Small models do not get the single multi-source prompt: they answer by quote-then-write
+(``agent.ask.quote_write``). Every answer ends as sentences, each with its citations,
+the mode that wrote it and its support against the sources it cites
+(``agent.ask.sentences``, ``agent.checks.support``).
 """
 
 from __future__ import annotations
@@ -21,12 +27,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from agent.ask.quote_write import quote_then_write, select_quotes
+from agent.ask.sentences import answer_mode, attach_support, compose, generated_sentences, quoted_sentences
 from agent.checks.citations import check_citations
-from agent.checks.extractive import extractive_answer
-from agent.checks.quality import check_output
+from agent.checks.extractive import extractive_quotes, quoted_text
+from agent.checks.links import invented_links
+from agent.checks.quality import Verdict, check_output
 from agent.checks.streaming import LOOP_WARNING, stream_checked
+from agent.checks.support import make_support_scorer
 from agent.errors import UserError
 from agent.llm.base import LLM, ChatMessage, ModelProcessError, Usage
 from agent.llm.budget import count_messages, count_tokens, trim_to_tokens
@@ -41,6 +51,10 @@ MAX_QUESTION_TOKENS = 512
 _SMALL_SOURCES = 3
 _SMALL_ANSWER_TOKENS = 192  # small models degrade with length; a short answer or a quote is better
 _MIN_SOURCE_TOKENS = 48
+
+
+#: auto = quote-then-write for small models, one prompt for capable ones; the others force one.
+Strategy = Literal["auto", "single-prompt", "quote-then-write"]
 
 
 class AskError(UserError):
@@ -60,6 +74,9 @@ class AskOptions:
     temperature: float = 0.0
     prompt_dir: Path | None = None  # a prompt set under test (evals); None = the shipped prompts
     paper_ids: frozenset[str] | None = None  # ask about these papers only (a selection in the TUI)
+    #: auto = quote-then-write for small models, one prompt for capable ones; the others force one
+    #: (benchmarks run today's single prompt beside quote-then-write on the same questions)
+    strategy: Strategy = "auto"
 
 
 def is_sentinel(text: str) -> bool:
@@ -183,7 +200,9 @@ def ask_events(
         index, query, k=max(opts.k, _SMALL_SOURCES), since=opts.since, until=opts.until, paper_ids=opts.paper_ids
     )
     small = llm.is_small
-    prompt = load_prompt("answer_compact" if small else "answer", opts.prompt_dir)
+    quote_write = opts.strategy == "quote-then-write" or (opts.strategy == "auto" and small)
+    name = "answer_rewrite" if quote_write else "answer_compact" if small else "answer"
+    prompt = load_prompt(name, opts.prompt_dir)
     limit = _SMALL_SOURCES if small else opts.k
     sources = build_sources(index, hits, limit)
 
@@ -192,6 +211,7 @@ def ask_events(
         answer.latency_ms = int((time.perf_counter() - started) * 1000)
         answer.warnings = warnings + answer.warnings
         answer.query = query if query != question else None
+        answer.since, answer.until = opts.since, opts.until
         return Done(answer)
 
     if not relevant(hits, opts.abstain_threshold):
@@ -199,6 +219,38 @@ def ask_events(
         yield finish(
             Answer(question, SENTINEL, [], [], hits, True, "generative", llm.name, prompt.ref, usage)
         )
+        return
+
+    if quote_write:
+        yield Retrieved(query, hits, sources)
+        quotes = select_quotes(question, sources, index.embedder)
+        if not quotes:  # no sentence long enough to rewrite: quote what there is
+            chosen = extractive_quotes(question, sources, index.embedder)
+            answer = Answer(
+                question, quoted_text(chosen), _citations(sources, [n for n, _ in chosen]), sources, hits, False,
+                "extractive", llm.name, prompt.ref, usage, sentences=quoted_sentences(chosen),
+            )
+            yield finish(_with_support(answer, index))
+            return
+        try:
+            written = yield from quote_then_write(
+                question, quotes, llm=llm, embedder=index.embedder, prompt=prompt, temperature=opts.temperature
+            )
+        except ModelProcessError as exc:
+            # the local model's process died or hung: answer from the sources, and say why
+            yield finish(_model_failed(question, exc, sources, hits, index, llm.name, prompt.ref, usage))
+            return
+        answer = Answer(
+            question, compose(written.sentences), [], sources, hits, False, answer_mode(written.sentences),
+            llm.name, prompt.ref, usage + written.usage, sentences=written.sentences,
+        )
+        answer.citations = _citations(sources, [n for w in written.sentences for n in w.citations])
+        if written.rejected:
+            answer.warnings.append(
+                f"{len(written.rejected)} of {len(quotes)} rewrites failed their check and are shown as quotes "
+                f"({'; '.join(dict.fromkeys(written.rejected))})"
+            )
+        yield finish(_with_support(answer, index))
         return
 
     budget = _prompt_budget(llm, opts.max_answer_tokens) - count_messages(
@@ -223,7 +275,13 @@ def ask_events(
         warnings.append(LOOP_WARNING)
     usage = usage + streamed.usage
     raw = streamed.text.strip()
-    yield finish(_finalize(question, raw, sources, hits, index, llm.name, prompt.ref, usage))
+    yield finish(_with_support(_finalize(question, raw, sources, hits, index, llm.name, prompt.ref, usage), index))
+
+def _with_support(answer: Answer, index: Index) -> Answer:
+    """Every sentence scored against the sources it cites (see ``agent.checks.support``)."""
+    if not answer.abstained and answer.sentences:
+        attach_support(answer.sentences, answer.sources, make_support_scorer(index.embedder))
+    return answer
 
 
 def _model_failed(
@@ -237,14 +295,14 @@ def _model_failed(
     usage: Usage,
 ) -> Answer:
     """The extractive answer when the model process failed, with the failure as a warning."""
-    text, cited = extractive_answer(question, sources, index.embedder)
-    by_n = {s.n: s for s in sources}
-    answer = Answer(question, text, [], sources, hits, False, "extractive", model, ref, usage)
+    chosen = extractive_quotes(question, sources, index.embedder)
+    answer = Answer(
+        question, quoted_text(chosen), _citations(sources, [n for n, _ in chosen]), sources, hits, False,
+        "extractive", model, ref, usage, sentences=quoted_sentences(chosen),
+    )
     answer.model_error = str(exc)
     answer.warnings.append(f"the model failed, showing quotes: {exc}")
-    answer.citations = [
-        Citation(n, by_n[n].paper_id, by_n[n].title, by_n[n].date) for n in sorted(set(cited)) if n in by_n
-    ]
+    _with_support(answer, index)
     return answer
 
 
@@ -262,11 +320,13 @@ def _finalize(
     ref: PromptRef,
     usage: Usage,
 ) -> Answer:
-    by_n = {s.n: s for s in sources}
     if is_sentinel(raw):
         return Answer(question, SENTINEL, [], sources, hits, True, "generative", model, ref, usage)
     check = check_citations(raw, len(sources))
     verdict = check_output(check.text, check, abstained=False)
+    invented = invented_links(check.text, [f"{s.title} {s.text} {s.url or ''}" for s in sources])
+    if verdict.ok and invented:
+        verdict = Verdict(False, "link not in any source: " + ", ".join(invented[:3]))
     answer = Answer(
         question, check.text, [], sources, hits, False, "generative", model, ref, usage,
         removed_citations=check.removed,
@@ -276,18 +336,24 @@ def _finalize(
             "removed citations to non-existent sources: " + ", ".join(f"[{n}]" for n in check.removed)
         )
     if not verdict.ok:
-        text, cited = extractive_answer(question, sources, index.embedder)
-        answer.text, answer.mode = text, "extractive"
+        chosen = extractive_quotes(question, sources, index.embedder)
+        answer.text, answer.mode = quoted_text(chosen), "extractive"
+        answer.sentences = quoted_sentences(chosen)
         answer.warnings.append(f"model output failed the quality check ({verdict.reason}); showing quotes")
-        numbers = cited
+        numbers = [n for n, _ in chosen]
     else:
+        answer.sentences = generated_sentences(check.text)
         numbers = check.cited
         if check.uncited_sentences:
             answer.warnings.append(f"{len(check.uncited_sentences)} sentence(s) without a citation")
-    answer.citations = [
-        Citation(n, by_n[n].paper_id, by_n[n].title, by_n[n].date) for n in sorted(set(numbers)) if n in by_n
-    ]  # the sources list reads in source order, whatever order the text cites them in
+    answer.citations = _citations(sources, numbers)
     return answer
+
+
+def _citations(sources: Sequence[Source], numbers: Sequence[int]) -> list[Citation]:
+    """The sources list, in source order whatever order the text cites them in."""
+    by_n = {s.n: s for s in sources}
+    return [Citation(n, by_n[n].paper_id, by_n[n].title, by_n[n].date) for n in sorted(set(numbers)) if n in by_n]
 
 
 def ask(question: str, **kwargs: Any) -> Answer:

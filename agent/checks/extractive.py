@@ -28,6 +28,23 @@ def extractive_answer(
     max_sentences: int = 3,
 ) -> tuple[str, list[int]]:
     """Return the quoted answer text and the source numbers it cites, best sentence first."""
+    chosen = extractive_quotes(question, sources, embedder, max_sentences=max_sentences)
+    return quoted_text(chosen), list(dict.fromkeys(n for n, _ in chosen))
+
+
+def quoted_text(chosen: Sequence[tuple[int, str]]) -> str:
+    """The extractive answer's text: the label, then one quoted, cited sentence a line."""
+    return "\n".join([LABEL] + [f"- “{text.rstrip()}” [{n}]" for n, text in chosen])
+
+
+def extractive_quotes(
+    question: str,
+    sources: Sequence[Source],
+    embedder: VectorEmbeddings,
+    *,
+    max_sentences: int = 3,
+) -> list[tuple[int, str]]:
+    """The (source number, sentence) pairs an extractive answer quotes, best first."""
     candidates: list[tuple[int, str]] = []
     for src in sources:
         for sent in sentences(re.sub(r"\s+", " ", src.text)):
@@ -36,13 +53,10 @@ def extractive_answer(
     if not candidates:
         candidates = [(src.n, src.text.strip()) for src in sources if src.text.strip()]
     if not candidates:
-        return LABEL, []
+        return []
     vectors = embedder.embed([question] + [s for _, s in candidates])
     scores = vectors[1:] @ vectors[0]
     # a small bonus for the better-ranked source breaks near-ties in favour of it
     scores = scores - 0.01 * np.array([n for n, _ in candidates], dtype=np.float32)
     order = np.argsort(-scores)[:max_sentences]
-    chosen = [candidates[i] for i in order]
-    lines = [LABEL] + [f"- “{text.rstrip()}” [{n}]" for n, text in chosen]
-    cited = list(dict.fromkeys(n for n, _ in chosen))
-    return "\n".join(lines), cited
+    return [candidates[i] for i in order]

@@ -77,8 +77,8 @@ def _register() -> None:
         tui,
     )
 
-    groups = (index, backfill, maintenance, fetch, ask, compare, brief, batch, evals, interests, serve, tui)
-    groups += (models, doctor)
+    groups = [index, backfill, maintenance, fetch, ask, compare, brief, batch, evals, interests, serve, tui]
+    groups += [models, doctor]
     for module in groups:
         module.register(app)
 

@@ -30,6 +30,7 @@ COMMANDS: dict[str, Command] = {
         Command("history", "/history", "reopen, rename, delete or export saved conversations"),
         Command("ingest", "/ingest [PATH]", "add papers from a file or folder"),
         Command("copy", "/copy", "copy the last answer to the clipboard"),
+        Command("save-case", "/save-case", "save the last (or focused) answer as an eval case (needs review)"),
         Command("help", "/help", "keys and commands"),
     )
 }

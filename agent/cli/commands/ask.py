@@ -20,6 +20,44 @@ if TYPE_CHECKING:  # the pipeline and the model load inside the command (see com
     from agent.types import Answer
     from store.index import Index
 
+#: The compact per-sentence support marker: a glyph a reader can scan, plus its meaning in the legend.
+MARKS = {"supported": ("✓", "green"), "weak": ("~", "yellow"), "unsupported": ("✗", "bold red")}
+
+
+def sentences_text(answer: Answer) -> Text:
+    """The answer sentence by sentence, each followed by its citations and a support marker.
+
+    Built with ``Text.append`` so the model's words are shown as text, never parsed as markup.
+    """
+    text = Text()
+    quoted = answer.mode == "extractive"
+    if quoted:
+        from agent.checks.extractive import LABEL
+
+        text.append(LABEL + "\n", style="dim")
+    for s in answer.sentences:
+        if quoted:
+            text.append("- ")
+        text.append(f"“{s.text}”" if s.mode == "extractive" else s.text)
+        text.append("".join(f" [{n}]" for n in s.citations), style="bold cyan")
+        if s.support is not None:
+            glyph, style = MARKS[s.support.verdict]
+            text.append(f" {glyph}", style=style)
+        text.append("\n" if quoted else " ")
+    return text
+
+
+def support_line(answer: Answer) -> Text | None:
+    """``support: 2 ✓ supported · 1 ~ weak · 0 ✗ unsupported (embedding:…)``, or None without sentences."""
+    scored = [s.support for s in answer.sentences if s.support is not None]
+    if not scored:
+        return None
+    line = Text("support: ", style="dim")
+    for verdict, (glyph, style) in MARKS.items():
+        line.append(f"{sum(v.verdict == verdict for v in scored)} {glyph} {verdict}  ", style=style)
+    line.append(f"({scored[0].scorer})", style="dim")
+    return line
+
 
 def render_answer(answer: Answer) -> Group:
     """The final answer, its sources list and a footer naming the model and mode."""
@@ -27,7 +65,10 @@ def render_answer(answer: Answer) -> Group:
 
     from agent.types import run_footer
 
-    parts: list[object] = [Markdown(answer.text)]
+    body: object = sentences_text(answer) if answer.sentences and not answer.abstained else Markdown(answer.text)
+    parts: list[object] = [body]
+    if (line := support_line(answer)) is not None and not answer.abstained:
+        parts.append(line)
     if answer.citations or answer.abstained:
         table = Table(show_header=False, box=None, pad_edge=False)
         table.add_column(style="bold cyan", justify="right")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from rich.table import Table
@@ -77,12 +77,18 @@ def run(
         str | None, typer.Option("--judge-model", help="Also judge groundedness with this model (LLM judge).")
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Call the model for every case (records).")] = False,
+    strategy: Annotated[
+        str, typer.Option("--strategy", help="auto | single-prompt | quote-then-write: how ask cases are answered.")
+    ] = "auto",
     baselines: BaselinesOpt = BASELINES_DEFAULT,
 ) -> None:
     """Run the eval cases and write results.json and report.md."""
+    from agent.ask.pipeline import Strategy
     from agent.cli.context import state
     from evals.runner import Runner, RunOptions, write_results
 
+    if strategy not in ("auto", "single-prompt", "quote-then-write"):
+        raise UsageError(f"--strategy {strategy}: expected auto, single-prompt or quote-then-write")
     settings = state(ctx).settings
     base = Paths(settings.data_dir).evals_dir
     options = RunOptions(
@@ -95,6 +101,7 @@ def run(
         judge_model=judge_model,
         use_cache=not no_cache,
         baselines=baselines,
+        strategy=cast(Strategy, strategy),
     )
     if prompts is not None and not prompts.is_dir():
         raise UsageError(f"--prompts {prompts}: not a directory of prompt files")
@@ -208,6 +215,27 @@ def accept(
             print_warning(f"the new baseline has {n_new} cases, the one it replaces had {n_old}")
     out.print(f"baseline for {results['model']} · {results['prompt_set']} written to {target} ({n_new} cases, "
               f"{len(results.get('responses', {}))} recorded responses); commit it")
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    conversation: Annotated[
+        int, typer.Option("--from-conversation", help="Id of a saved conversation (the TUI's Ctrl+O list).")
+    ],
+    turn: Annotated[int, typer.Option("--turn", min=1, help="Which question of it, counting from 1.")],
+    cases_dir: Annotated[Path, typer.Option("--cases-dir", help="Folder of case files.")] = Path("evals/cases"),
+) -> None:
+    """Save a chat turn as an eval case (marked needs_review) in CASES_DIR/saved.yaml."""
+    from agent.cli.context import state
+    from agent.conversations import ConversationStore
+    from evals.saved import case_from_turn, save_case
+
+    store = ConversationStore.for_data_dir(state(ctx).settings.data_dir)
+    case = case_from_turn(store, conversation, turn)
+    path = save_case(case, cases_dir)
+    out.print(f"case {case['id']} saved to {path} (needs review: check `expect`, add `must_include`)",
+              markup=False)
 
 
 def register(root: typer.Typer) -> None:

@@ -47,6 +47,7 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+s", "export", "Export"),
         Binding("ctrl+x", "clear_scope", "All papers"),
         Binding("ctrl+t", "star_source", "Star source", show=False),
+        Binding("ctrl+r", "save_case", "Save as eval case"),
         Binding("pageup", "scroll_messages(-1)", "Scroll up", show=False),
         Binding("pagedown", "scroll_messages(1)", "Scroll down", show=False),
     ]
@@ -191,6 +192,8 @@ class ChatScreen(Screen[None]):
             app.action_ingest(arg)
         elif name == "copy":
             self.action_copy_answer()
+        elif name == "save-case":
+            self.action_save_case()
         elif name == "help":
             app.action_help()
 
@@ -308,11 +311,14 @@ class ChatScreen(Screen[None]):
         await self.action_new_conversation()
         await self.query("#chat-empty").remove()
         messages = self.query_one("#messages", VerticalScroll)
+        question = ""
         for msg in stored:
             if msg.role == "user":
+                question = msg.content
                 await messages.mount(QuestionView(msg.content))
             else:
                 view = AnswerView(show_latency=False)
+                view.question = question
                 await messages.mount(view)
                 await view.show_saved(msg.content, msg.meta)
         self.conversation_id = conversation_id
@@ -351,20 +357,25 @@ class ChatScreen(Screen[None]):
         self.app.copy_to_clipboard(view.text)
         self.notify("Answer copied to the clipboard.")
 
+    def action_save_case(self) -> None:
+        """Save the focused (or last) answer as an eval case in evals/cases/saved.yaml, marked needs_review."""
+        from agent.tui.save_case import save_answer_case
+
+        view = self._focused_answer()
+        if view is None or not view.question:
+            self.notify("No finished answer to save yet.", severity="warning")
+            return
+        done = [v for v in self.query(AnswerView) if v.text]
+        save_answer_case(self, view, self.conversation_id or 0, done.index(view) + 1 if view in done else len(done))
+
     def action_export(self) -> None:
         self.export(None)
 
     def action_star_source(self) -> None:
         """Star the answer's first source: the brief and the papers list rank papers like it first."""
-        from store.interests import ReaderStore
+        from agent.tui.save_case import star_first_source
 
-        view = self._focused_answer()
-        if view is None or not view.source_ids:
-            self.notify("No answer with sources to star yet.", severity="warning")
-            return
-        paper_id = view.source_ids[0]
-        new = ReaderStore(app_of(self).session.settings.data_dir).star(paper_id)
-        self.notify(f"{'Starred' if new else 'Already starred'} {paper_id} (source [1]).", timeout=3)
+        star_first_source(self, self._focused_answer(), app_of(self).session.settings.data_dir)
 
     def export(self, path: str | None) -> None:
         """Write the conversation as Markdown to ``path`` (default: ``paperbrief-chat-<id>.md`` here)."""

@@ -5,6 +5,11 @@ fragments when they arrive faster than the widget can render). When the answer i
 its *checked* text replaces the raw stream: invalid citations removed, or an extractive
 answer if the model's output failed the quality check. Citations become links, and the
 sources list below is keyboard-navigable; either opens the paper.
+
+Below the answer, every sentence is listed with its support marker (✓ supported, ~ weak,
+✗ unsupported); highlighting one (keys, click or mouse hover) shows the closest sentence
+of the source it cites, with the score, and Enter opens that source's paper. All of it is
+built as ``Text``, never markup.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import re
 from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
@@ -26,6 +31,33 @@ from agent.llm.base import Usage
 from agent.types import Answer, run_footer
 
 _CITE = re.compile(r"\[(\d{1,3})\]")
+MARKS = {"supported": ("✓", "green"), "weak": ("~", "yellow"), "unsupported": ("✗", "bold red")}
+
+
+def sentence_label(sentence: dict[str, Any]) -> Text:
+    """One answer sentence as a list row: its support marker, the words, its citations (text, not markup)."""
+    verdict = (sentence.get("support") or {}).get("verdict")
+    glyph, style = MARKS.get(str(verdict), ("·", "dim"))
+    text = Text(f"{glyph} ", style=style)
+    body = str(sentence.get("text", ""))
+    text.append(f"“{body}”" if sentence.get("mode") == "extractive" else body)
+    text.append("".join(f" [{n}]" for n in sentence.get("citations", [])), style="bold")
+    return text
+
+
+def support_detail(sentence: dict[str, Any]) -> Text:
+    """What backs a sentence: the closest source sentence, its source number, the score and the verdict."""
+    support = sentence.get("support") or {}
+    if not support:
+        return Text("No support score for this sentence.", style="dim")
+    verdict = str(support.get("verdict", "?"))
+    _, style = MARKS.get(verdict, ("·", "dim"))
+    text = Text.assemble((f"{verdict} ", style), (f"(score {float(support.get('score', 0)):.2f}", "dim"))
+    text.append(f", {sentence.get('mode', '?')}) ", style="dim")
+    source = support.get("source")
+    text.append(f"closest source sentence{f' [{source}]' if source else ''}: ", style="dim")
+    text.append(f"“{support.get('source_sentence', '')}”")
+    return text
 
 
 def link_citations(text: str) -> str:
@@ -39,6 +71,16 @@ def meta_line(meta: dict[str, Any], latency_ms: int | None) -> str:
     tokens = Usage(int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)))
     model, mode = str(meta.get("model", "?")), str(meta.get("mode", "generative"))
     return run_footer(model, mode, tokens, float(meta.get("cost_usd") or 0.0), latency_ms)
+
+
+class SentenceList(OptionList):
+    """The answer's sentences; hovering one with the mouse highlights it (and so shows its support)."""
+
+    def _on_mouse_move(self, event: events.MouseMove) -> None:
+        super()._on_mouse_move(event)
+        hovered = self._mouse_hovering_over
+        if hovered is not None and hovered != self.highlighted:
+            self.highlighted = hovered
 
 
 class QuestionView(Static):
@@ -70,10 +112,14 @@ class AnswerView(Vertical):
         self.meta: dict[str, Any] = {}
         self._stream: MarkdownStream | None = None
         self._by_n: dict[int, str] = {}
+        self.question = ""  # the question this answers (for /save-case)
+        self.sentences: list[dict[str, Any]] = []
 
     def compose(self) -> ComposeResult:
         yield Static("Searching the papers…", classes="answer-status", markup=False)
         yield Markdown("", open_links=False, classes="answer-body")
+        yield SentenceList(classes="answer-sentences")
+        yield Static("", classes="answer-support", markup=False)
         yield Static("", classes="answer-sources-title", markup=False)
         yield OptionList(classes="answer-sources")
         yield Static("", classes="answer-meta", markup=False)
@@ -107,6 +153,7 @@ class AnswerView(Vertical):
     async def finish(self, answer: Answer) -> None:
         self.source_ids = [s.paper_id for s in answer.sources]
         """Replace the raw stream with the checked answer and show its sources and footer."""
+        self.question = answer.question
         await self.show_saved(answer.text, answer_meta(answer), answer.latency_ms if self.show_latency else None)
         if answer.warnings:
             self.set_status("⚠ " + "; ".join(answer.warnings))
@@ -118,6 +165,7 @@ class AnswerView(Vertical):
         self.text, self.meta = text, meta
         self.set_status("")
         await self.body.update(link_citations(text))
+        self._show_sentences([] if meta.get("abstained") else list(meta.get("sentences") or []))
         self._by_n = {int(s["n"]): str(s["paper_id"]) for s in meta.get("sources", [])}
         cited = [s for s in meta.get("sources", []) if s.get("cited")]
         options: list[Option] = []
@@ -139,6 +187,37 @@ class AnswerView(Vertical):
         self.query_one(".answer-sources-title", Static).display = bool(options)
         self.query_one(".answer-meta", Static).update(meta_line(meta, latency_ms))
         self.add_class("done")
+
+    def _show_sentences(self, sentences: list[dict[str, Any]]) -> None:
+        self.sentences = sentences
+        listing = self.query_one(".answer-sentences", OptionList)
+        listing.clear_options()
+        listing.add_options([Option(sentence_label(s), id=f"s{i}") for i, s in enumerate(sentences)])
+        listing.display = bool(sentences)
+        if sentences:
+            listing.highlighted = 0
+        detail = self.query_one(".answer-support", Static)
+        detail.update(Text("Highlight a sentence to see the source sentence that supports it.", style="dim"))
+        detail.display = bool(sentences)
+
+    @on(OptionList.OptionHighlighted, ".answer-sentences")
+    def _sentence_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        if event.option_index < len(self.sentences):
+            self.query_one(".answer-support", Static).update(support_detail(self.sentences[event.option_index]))
+
+    @on(OptionList.OptionSelected, ".answer-sentences")
+    def _sentence_selected(self, event: OptionList.OptionSelected) -> None:
+        """Enter on a sentence opens the paper its supporting quote comes from (else its first citation)."""
+        event.stop()
+        if event.option_index >= len(self.sentences):
+            return
+        sentence = self.sentences[event.option_index]
+        self.query_one(".answer-support", Static).update(support_detail(sentence))
+        n = (sentence.get("support") or {}).get("source") or next(iter(sentence.get("citations") or []), None)
+        paper_id = self._by_n.get(int(n)) if n else None
+        if paper_id:
+            self.post_message(self.CitationSelected(paper_id))
 
     async def cancel(self) -> None:
         """Stop showing the stream at once; what was written so far stays, marked as cancelled."""

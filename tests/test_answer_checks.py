@@ -1,0 +1,70 @@
+"""The checks behind quote-then-write and support markers, on text written for each case."""
+
+from __future__ import annotations
+
+from agent.checks.links import invented_links
+from agent.checks.rewrite import REWRITE_SIMILARITY, check_rewrite, clean_rewrite, named_entities
+from agent.checks.support import SUPPORTED, WEAK, verdict_for
+
+QUOTE = "We evaluate SmolLM2 on 40 professional CTF tasks from 4 competitions, see https://cybench.github.io."
+
+
+def test_invented_links_are_the_ones_no_source_carries() -> None:
+    sources = ["Code at https://github.com/andyzoujm/cybench.", "No links here."]
+    text = "Code: github.com/andyzoujm/cybench and https://github.com/apple/axlearn/docs/research/mmau."
+    assert invented_links(text, sources) == ["https://github.com/apple/axlearn/docs/research/mmau"]
+    assert invented_links("See HTTPS://www.GitHub.com/andyzoujm/cybench/.", sources) == []
+    assert invented_links("No link at all [1].", sources) == []
+
+
+def test_rewrite_checks_numbers_names_links_and_drift() -> None:
+    ok = check_rewrite("SmolLM2 is evaluated on 40 professional CTF tasks.", QUOTE, "How is it evaluated?", 0.9)
+    assert ok.ok
+    assert check_rewrite("SmolLM2 solves 45 CTF tasks.", QUOTE, "q?", 0.9).reason.startswith("number not in")
+    assert "GPT-4" in check_rewrite("SmolLM2 beats GPT-4 on CTF tasks.", QUOTE, "q?", 0.9).reason
+    linked = check_rewrite("See https://evil.example/x for the tasks.", QUOTE, "q?", 0.9)
+    assert linked.reason == "link not in the quote"
+    drift = check_rewrite("SmolLM2 is evaluated on CTF tasks.", QUOTE, "q?", REWRITE_SIMILARITY - 0.01)
+    assert not drift.ok and "drifted" in drift.reason
+    assert check_rewrite("Yes.", QUOTE, "q?", 0.9).reason == "empty or too short"
+
+
+def test_copies_cut_offs_and_new_words_are_not_rewrites() -> None:
+    assert check_rewrite(QUOTE.split(",")[0], QUOTE, "q?", 1.0).reason == "copied the quote"
+    cut = check_rewrite("SmolLM2 is evaluated on CTF tasks.", QUOTE, "q?", 0.9, cut_off=True)
+    assert cut.reason.startswith("cut off")
+    invented = "SmolLM2 likely shifts labour markets while automating accounting jobs on CTF tasks."
+    assert check_rewrite(invented, QUOTE, "q?", 0.9).reason == "words not in the quote"
+
+
+def test_rewrite_cleanup_and_entities() -> None:
+    assert clean_rewrite('One-sentence answer: "It uses 40 tasks [3]."\nmore') == "It uses 40 tasks."
+    assert named_entities("The model beats GPT-4 and vLLM in Paris.") == {"GPT-4", "vLLM", "Paris"}
+
+
+def test_verdicts_follow_the_thresholds_and_need_a_citation() -> None:
+    assert verdict_for(SUPPORTED, cited=True) == "supported"
+    assert verdict_for(SUPPORTED + 0.2, cited=False) == "weak"  # nothing cited vouches for it
+    assert verdict_for(WEAK, cited=True) == "weak"
+    assert verdict_for(WEAK - 0.01, cited=True) == "unsupported"
+
+
+def test_eval_metrics_count_modes_support_and_invented_links() -> None:
+    from agent.prompts import load_prompt
+    from agent.types import Answer, AnswerSentence, Support
+    from evals.metrics import answer_quality
+
+    sentences = [
+        AnswerSentence("Tiles keep memory flat.", [1], "quote-then-write", Support(0.8, "q", 1, "supported")),
+        AnswerSentence("See https://made.up/x.", [1], "quote-then-write", Support(0.2, "q", 1, "unsupported")),
+    ]
+    answer = Answer("q?", "Tiles keep memory flat [1]. See https://made.up/x [1].", [], [], [], False,
+                    "quote-then-write", "m", load_prompt("answer_rewrite").ref, sentences=sentences)
+    quality = answer_quality(answer, ["Tiles keep memory flat, see https://real.org."], "", answered=True)
+    assert quality.metrics["answer.quote_then_write"] == 1.0 and quality.metrics["answer.written"] == 1.0
+    assert quality.metrics["answer.extractive"] == 0.0
+    assert quality.metrics["support.supported"] == 0.5 and quality.metrics["support.unsupported"] == 0.5
+    assert quality.metrics["links.invented"] == 1.0 and quality.invented == ["https://made.up/x"]
+    assert quality.unsupported == ["See https://made.up/x."]
+    skipped = answer_quality(answer, [], "", answered=False)
+    assert set(skipped.metrics.values()) == {None}

@@ -1,0 +1,184 @@
+"""Answers worth reading from a small model: quote-then-write, per-sentence support, invented links.
+
+Real index and embedder, real HTTP on loopback: the scripted OpenAI-compatible server
+plays the model, so each test states exactly what the model wrote and checks what
+paperbrief made of it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent.ask.pipeline import AskOptions, ask, build_sources
+from agent.ask.quote_write import select_quotes
+from agent.cli.app import main
+from agent.runtime import build_llm
+from agent.settings import load_settings
+from agent.types import Answer
+from store.index import Index
+from store.ingest import ingest_paths
+from store.retrieve import search
+from tests.support.openai_server import OpenAIServer, Reply
+from tests.support.papers_fixture import PAPERS, write_jsonl
+
+QUESTION = "How can a small model speed up LLM decoding?"
+SMALL = "smollm2-test"  # a name that makes the model count as small (agent.llm.base.LLM.is_small)
+#: a close paraphrase of the speculative-decoding abstract's second sentence (its support is "supported")
+CLOSE = (
+    "A small draft model proposes several tokens that the large model verifies in one forward pass, "
+    "which speeds up generation"
+)
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("answersidx")
+    with Index(load_settings(data_dir=root / "data").store_config()) as idx:
+        ingest_paths(idx, [write_jsonl(root / "p.jsonl", PAPERS)])
+    return root / "data"
+
+
+@pytest.fixture
+def server() -> Iterator[OpenAIServer]:
+    with OpenAIServer(models=("gpt-test", SMALL)) as srv:
+        yield srv
+
+
+def _settings(index_dir: Path, server: OpenAIServer, model: str):  # type: ignore[no-untyped-def]
+    return load_settings(data_dir=index_dir, openai_base_url=server.url, openai_api_key="sk-test", model=model)
+
+
+def _ask(index_dir: Path, server: OpenAIServer, model: str, question: str = QUESTION, **kw: object) -> Answer:
+    settings = _settings(index_dir, server, model)
+    with Index(settings.store_config()) as idx:
+        return ask(question, index=idx, llm=build_llm(settings), options=AskOptions(**kw))  # type: ignore[arg-type]
+
+
+def _quotes(index_dir: Path, question: str = QUESTION) -> list[str]:
+    """The quotes quote-then-write will pick for ``question`` (so a test can script faithful rewrites)."""
+    with Index(load_settings(data_dir=index_dir).store_config()) as idx:
+        sources = build_sources(idx, search(idx, question, k=6), 3)
+        return [q.text for q in select_quotes(question, sources, idx.embedder)]
+
+
+def test_small_model_answers_by_quote_then_write_with_citations_attached(index_dir: Path, server: OpenAIServer) -> None:
+    quotes = _quotes(index_dir)
+    assert quotes, "the top source has sentences to quote"
+    words = quotes[0].split()[:22]
+    faithful = "In short, " + " ".join([words[0].lower(), *words[1:]]).rstrip(",;") + "."  # not a mere copy
+    invented = "See https://github.com/apple/axlearn/docs/research/mmau for the full method and its code."
+    server.push(Reply(text=faithful), *[Reply(text=invented) for _ in quotes[1:]])
+    answer = _ask(index_dir, server, SMALL)
+
+    assert answer.mode == "quote-then-write" and answer.prompt.name == "answer_rewrite"
+    # one single-source task per quote: each request carries one sentence, never the numbered sources
+    requests = server.chat_requests
+    assert len(requests) == len(quotes)
+    for request, quote in zip(requests, quotes, strict=True):
+        user = request.body["messages"][-1]["content"]
+        assert f"<sentence>{quote}</sentence>" in user and "<source" not in user
+    first = answer.sentences[0]
+    assert first.mode == "quote-then-write" and first.text == faithful and first.quote == quotes[0]
+    assert first.citations == [answer.sources[0].n]  # attached by paperbrief; the model wrote none
+    # the rewrite with a made-up link failed its check: the quote is shown instead, and no link at all
+    for sentence, quote in zip(answer.sentences[1:], quotes[1:], strict=True):
+        assert sentence.mode == "extractive" and sentence.text == quote
+    assert "github.com" not in answer.text
+    if len(quotes) > 1:
+        assert any("link not in the quote" in w for w in answer.warnings)
+    server.push(Reply(text=quotes[0]), *[Reply(text=q) for q in quotes[1:]])  # copies are not rewrites
+    copies = _ask(index_dir, server, SMALL)
+    assert copies.mode == "extractive" and all(s.mode == "extractive" for s in copies.sentences)
+    assert any("copied the quote" in w for w in copies.warnings)
+    assert [c.paper_id for c in answer.citations] == ["2501.00002"]
+    for sentence in answer.sentences:
+        assert sentence.support is not None and sentence.support.source_n in sentence.citations
+        assert sentence.support.source_sentence in answer.sources[0].text
+    assert answer.sentences[0].support is not None and answer.sentences[0].support.verdict == "supported"
+
+
+def test_rewrite_adding_a_number_or_a_name_is_shown_as_its_quote(index_dir: Path, server: OpenAIServer) -> None:
+    quotes = _quotes(index_dir)
+    made_up = Reply(text="Draft models make generation 9.5 times faster on GPT-4.")
+    server.push(made_up, *[Reply(text="") for _ in quotes[1:]])
+    answer = _ask(index_dir, server, "gpt-test", strategy="quote-then-write")
+    assert answer.mode == "extractive"  # every rewrite failed: pure quotes, labelled as such
+    assert all(s.mode == "extractive" for s in answer.sentences)
+    assert "9.5" not in answer.text and answer.text.startswith("Extractive answer")
+    assert any("number not in the quote" in w for w in answer.warnings)
+
+
+def test_capable_model_keeps_the_single_prompt(index_dir: Path, server: OpenAIServer) -> None:
+    server.push(Reply(text=f"{CLOSE} [1]. Coral reefs bleach in warm water [1]."))
+    answer = _ask(index_dir, server, "gpt-test")
+    assert answer.mode == "generative" and answer.prompt.name == "answer" and len(server.chat_requests) == 1
+    assert [s.text for s in answer.sentences] == [
+        f"{CLOSE}.",
+        "Coral reefs bleach in warm water.",
+    ]
+    assert all(s.citations == [1] and s.mode == "generative" for s in answer.sentences)
+    first, second = (s.support for s in answer.sentences)
+    assert first is not None and second is not None
+    assert first.verdict == "supported" and second.verdict != "supported" and first.score > second.score
+
+
+def test_generated_answer_with_an_invented_link_falls_back_to_quotes(index_dir: Path, server: OpenAIServer) -> None:
+    server.push(Reply(text="The draft model method is at https://github.com/apple/axlearn/docs/research/mmau [1]."))
+    answer = _ask(index_dir, server, "gpt-test")
+    assert answer.mode == "extractive" and "github.com" not in answer.text
+    assert any("link not in any source" in w for w in answer.warnings)
+    assert answer.sentences and all(s.mode == "extractive" and s.quote for s in answer.sentences)
+
+
+def test_ask_json_has_sentences_and_the_terminal_shows_markers(
+    index_dir: Path, server: OpenAIServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    reply = f"{CLOSE} [1]."
+    server.push(Reply(text=reply), Reply(text=reply))
+    main(["--data-dir", str(index_dir), "ask", QUESTION, "--model", "gpt-test", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    sentence = data["sentences"][0]
+    assert sentence["text"] == reply.removesuffix(" [1].") + "." and sentence["citations"] == [1]
+    assert set(sentence["support"]) >= {"score", "source_sentence", "verdict"}
+    assert sentence["support"]["verdict"] == "supported" and data["support"]["supported"] == 1
+    main(["--data-dir", str(index_dir), "ask", QUESTION, "--model", "gpt-test"])
+    shown = capsys.readouterr().out
+    assert re.search(r"generation\. \[1\] ✓", shown) and "1 ✓ supported" in shown
+
+
+def test_saving_a_chat_turn_writes_a_case_that_needs_review(
+    index_dir: Path, server: OpenAIServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agent.conversations import ConversationStore
+    from evals.cases import load_case_file
+
+    server.push(Reply(text=f"{CLOSE} [1]."))
+    answer = _ask(index_dir, server, "gpt-test")
+    store = ConversationStore.for_data_dir(index_dir)
+    conv = store.create("decoding")
+    store.add_turn(conv.id, answer)
+    cases = tmp_path / "cases"
+    main(["--data-dir", str(index_dir), "eval", "add", "--from-conversation", str(conv.id), "--turn", "1",
+          "--cases-dir", str(cases)])
+    suite = load_case_file(cases / "saved.yaml")  # what `eval run` reads
+    (case,) = suite.cases
+    assert case.id == f"chat-c{conv.id}-t1" and case.kind == "ask" and case.question == QUESTION
+    assert case.expect == ["2501.00002"] and case.needs_review and not case.should_abstain  # type: ignore[union-attr]
+    assert "needs_review" in (cases / "saved.yaml").read_text(encoding="utf-8")
+    # the same turn twice, or a turn that does not exist: one line, exit 2, the file unchanged
+    before = (cases / "saved.yaml").read_bytes()
+    for turn in ("1", "5"):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--data-dir", str(index_dir), "eval", "add", "--from-conversation", str(conv.id), "--turn", turn,
+                  "--cases-dir", str(cases)])
+        assert exit_info.value.code == 2
+    assert (cases / "saved.yaml").read_bytes() == before
+    err = capsys.readouterr().err
+    assert "already saved" in err and "no turn 5" in err
