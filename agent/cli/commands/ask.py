@@ -17,6 +17,7 @@ from agent.cli.commands.index import JsonFlag, SinceOpt, UntilOpt, open_index
 from agent.cli.console import UsageError, out, parse_window, print_json, print_warning, status
 from agent.llm.base import LLM
 from agent.runtime import ask_options, build_llm
+from agent.safe_text import markdown_answer, plain, text
 from agent.settings import Settings
 from agent.types import Answer, Done, Notice, Retrieved, Token
 from store.index import Index
@@ -24,22 +25,22 @@ from store.index import Index
 
 def render_answer(answer: Answer) -> Group:
     """The final answer, its sources list and a footer naming the model and mode."""
-    parts: list[object] = [Markdown(answer.text)]
+    parts: list[object] = [Markdown(markdown_answer(answer.text))]
     if answer.citations or answer.abstained:
         table = Table(show_header=False, box=None, pad_edge=False)
         table.add_column(style="bold cyan", justify="right")
         table.add_column()
         shown = answer.citations or []
         for c in shown:
-            table.add_row(f"[{c.n}]", f"{c.title} · {c.date or ''} · {c.paper_id}")
+            table.add_row(Text(f"[{c.n}]"), text(f"{c.title} · {c.date or ''} · {c.paper_id}"))
         if answer.abstained and answer.retrieved:
             parts.append(Text("\nClosest papers found:", style="bold"))
             for h in answer.retrieved[:5]:
-                table.add_row("·", f"{h.title} · {h.date or ''} · {h.paper_id}")
+                table.add_row("·", text(f"{h.title} · {h.date or ''} · {h.paper_id}"))
         elif shown:
             parts.append(Text("\nSources:", style="bold"))
         parts.append(table)
-    footer = f"{answer.model} · {answer.mode}"
+    footer = f"{plain(answer.model)} · {answer.mode}"
     if answer.usage.total_tokens:
         footer += f" · {answer.usage.prompt_tokens}+{answer.usage.completion_tokens} tokens"
     if answer.cost_usd:
@@ -109,7 +110,7 @@ def _run(
             elif isinstance(event, Token):
                 streamed.append(event.text)
                 if view:
-                    view.update(Markdown("".join(streamed)))
+                    view.update(Markdown(markdown_answer("".join(streamed))))
             elif isinstance(event, Notice):
                 print_warning(event.message)
             elif isinstance(event, Done):

@@ -26,6 +26,7 @@ from agent.brief.weeks import resolve_window
 from agent.cli.commands.index import open_index
 from agent.cli.console import UsageError, err, make_progress, out, print_warning
 from agent.runtime import build_llm
+from agent.safe_text import plain
 from agent.types import Notice
 
 _SUFFIX_FORMAT = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json"}
@@ -143,9 +144,9 @@ def brief(
     text = render(result, kind)
     if target is None:
         if kind == "md" and out.is_terminal:
-            out.print(Markdown(text))
+            out.print(Markdown(plain(text)))
         else:
-            sys.stdout.write(text)
+            sys.stdout.write(plain(text))
             sys.stdout.flush()
         return
     write_atomic(target, text)

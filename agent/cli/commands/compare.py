@@ -29,6 +29,7 @@ from agent.compare.render import render_markdown
 from agent.compare.select import select_papers
 from agent.llm.base import LLM
 from agent.runtime import build_llm
+from agent.safe_text import markdown_answer, plain, text
 from agent.settings import Settings
 from agent.types import Token
 from store.index import Index
@@ -43,17 +44,18 @@ def render_table(c: Comparison) -> Group:
     table = Table(show_lines=True, expand=True)
     table.add_column("", style="bold", max_width=14)
     for p in c.papers:
-        table.add_column(Text.assemble((f"[{p.n}] ", "bold cyan"), (p.title, "bold"), ("\n" + p.paper_id, "dim")))
+        header = Text.assemble((f"[{p.n}] ", "bold cyan"), text(p.title, "bold"), text("\n" + p.paper_id, "dim"))
+        table.add_column(header)
     for row in c.rows:
         cells = [
-            Text(cell.text, style="dim" if cell.mode == "not_stated" else "italic" if cell.mode == "extractive" else "")
+            text(cell.text, "dim" if cell.mode == "not_stated" else "italic" if cell.mode == "extractive" else "")
             for cell in row.cells
         ]
         table.add_row(row.label, *cells)
-    parts: list[object] = [table, Text("How they relate", style="bold"), Markdown(c.summary)]
+    parts: list[object] = [table, Text("How they relate", style="bold"), Markdown(markdown_answer(c.summary))]
     if c.summary_mode == "from_table":
         parts.append(Text("(built from the table; the model's summary did not pass the checks)", style="dim"))
-    footer = f"{c.model} · {c.strategy}"
+    footer = f"{plain(c.model)} · {c.strategy}"
     if c.usage.total_tokens:
         footer += f" · {c.usage.prompt_tokens}+{c.usage.completion_tokens} tokens"
     if c.cost_usd:
@@ -96,7 +98,7 @@ def compare(
     for warning in comparison.warnings:
         print_warning(warning)
     if chosen == "md":
-        out.print(render_markdown(comparison), markup=False, highlight=False, soft_wrap=True)
+        out.print(plain(render_markdown(comparison)), markup=False, highlight=False, soft_wrap=True, emoji=False)
     else:
         out.print(render_table(comparison))
 

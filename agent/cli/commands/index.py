@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.progress import TaskID
 from rich.table import Table
+from rich.text import Text
 
 from agent.cli.console import (
     UsageError,
@@ -20,6 +21,7 @@ from agent.cli.console import (
     print_json,
     status,
 )
+from agent.safe_text import markup, text
 from store.index import Index
 from store.ingest import IngestReport, Progress, ingest_papers, load_files
 from store.papers import Paper
@@ -164,7 +166,8 @@ def papers_list(
     table.add_column("▲", justify="right")
     for p in papers:
         listed = ", ".join(d.strftime("%b %d") for d in p.listing_dates) or "–"
-        table.add_row(p.id, listed, p.title, str(p.upvotes) if p.upvotes is not None else "")
+        upvotes = str(p.upvotes) if p.upvotes is not None else ""
+        table.add_row(text(p.id), listed, text(p.title), upvotes)
     out.print(table)
 
 
@@ -184,20 +187,20 @@ def papers_show(
     if json_out:
         print_json(paper.to_json())
         return
-    out.print(f"[bold]{paper.title}[/]", markup=True)
-    out.print(f"[cyan]{paper.id}[/]  {paper.url or ''}", markup=True)
+    out.print(text(paper.title, "bold"))
+    out.print(Text.assemble(text(paper.id, "cyan"), "  ", text(paper.url or "")))
     if paper.authors:
-        out.print(", ".join(paper.authors))
+        out.print(text(", ".join(paper.authors)))
     meta = [f"published {paper.published}" if paper.published else ""]
     meta.append("listed " + ", ".join(d.isoformat() for d in paper.listing_dates))
     if paper.upvotes is not None:
         meta.append(f"{paper.upvotes} upvotes")
-    out.print(" · ".join(m for m in meta if m), style="dim")
+    out.print(text(" · ".join(m for m in meta if m), "dim"))
     if paper.keywords:
-        out.print("keywords: " + ", ".join(paper.keywords), style="dim")
+        out.print(text("keywords: " + ", ".join(paper.keywords), "dim"))
     out.print()
-    out.print(paper.abstract)
-    out.print(f"\nsources: {', '.join(paper.sources)}", style="dim")
+    out.print(text(paper.abstract))
+    out.print(text(f"\nsources: {', '.join(paper.sources)}", "dim"))
 
 
 def search(
@@ -228,15 +231,11 @@ def search(
     table.add_column("score", justify="right")
     table.add_column("paper")
     for i, h in enumerate(hits, 1):
-        body = f"[bold]{_escape(h.title)}[/]\n[cyan]{h.paper_id}[/] · {h.date or ''}\n[dim]{_escape(h.snippet)}[/]"
+        body = (
+            f"[bold]{markup(h.title)}[/]\n[cyan]{markup(h.paper_id)}[/] · {h.date or ''}\n[dim]{markup(h.snippet)}[/]"
+        )
         table.add_row(str(i), f"{h.score:.3f}", body)
     out.print(table)
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
 
 
 def register(app: typer.Typer) -> None:
