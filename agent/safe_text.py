@@ -31,7 +31,7 @@ from store.text import display_text
 __all__ = ["markdown_answer", "markdown_literal", "markup", "plain", "text"]
 
 # Everything Markdown (CommonMark + GFM tables) could read as syntax in running text.
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~&])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~&:])")
 # In a model answer: brackets that are not a citation marker, angle brackets, and
 # the "!" of an image; citations ([1], [1, 2], [1-3]) stay for link_citations.
 _CITATION = r"\[\s*\d{1,3}(?:\s*[,;\-–]\s*\d{1,3})*\s*\]"
