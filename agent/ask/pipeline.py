@@ -207,6 +207,7 @@ def ask_events(
     messages = prompt.render(question=question, sources=[s.for_prompt() for s in sources], sentinel=SENTINEL)
 
     parts: list[str] = []
+    truncated = False
     max_tokens = min(opts.max_answer_tokens, _SMALL_ANSWER_TOKENS) if small else opts.max_answer_tokens
     stream = llm.stream(messages, max_tokens=max_tokens, temperature=opts.temperature, prompt=prompt.ref)
     try:
@@ -216,16 +217,18 @@ def ask_events(
                 yield Token(event.text)
                 if len(parts) % _LOOP_CHECK_EVERY == 0 and repetition_ratio("".join(parts)) > 0.5:
                     warnings.append("generation stopped early: the model was repeating itself")
+                    truncated = True
                     usage = usage + Usage(count_messages(messages), len(parts))  # stream cut: estimate
                     break
             elif isinstance(event, Finished):
                 usage = usage + event.usage
+                truncated = event.finish_reason == "length"
     finally:
         close = getattr(stream, "close", None)
         if close:
             close()
     raw = "".join(parts).strip()
-    yield finish(_finalize(question, raw, sources, hits, index, llm.name, prompt.ref, usage))
+    yield finish(_finalize(question, raw, sources, hits, index, llm.name, prompt.ref, usage, truncated))
 
 
 def _prompt_budget(llm: LLM, max_answer_tokens: int) -> int:
@@ -241,12 +244,14 @@ def _finalize(
     model: str,
     ref: PromptRef,
     usage: Usage,
+    truncated: bool = False,
 ) -> Answer:
     by_n = {s.n: s for s in sources}
     if is_sentinel(raw):
         return Answer(question, SENTINEL, [], sources, hits, True, "generative", model, ref, usage)
     check = check_citations(raw, len(sources))
-    verdict = check_output(check.text, check, abstained=False)
+    own_texts = [f"{s.paper_id} {s.url or ''} {s.title} {s.text}" for s in sources]
+    verdict = check_output(check.text, check, abstained=False, sources=own_texts, truncated=truncated)
     answer = Answer(
         question, check.text, [], sources, hits, False, "generative", model, ref, usage,
         removed_citations=check.removed,
