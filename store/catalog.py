@@ -19,6 +19,7 @@ from pathlib import Path
 
 from store.chunking import Chunk
 from store.papers import Paper, title_key
+from store.private import private_db
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS papers (
@@ -62,7 +63,7 @@ class Catalog:
     """SQLite-backed paper records. One instance per process; not shared across threads."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_db(path)
         self.path = path
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from store.bm25 import Bm25Index, load_or_build
 from store.catalog import Catalog
 from store.config import StoreConfig
+from store.private import private_dir
 
 if TYPE_CHECKING:
     from store.embeddings import VectorEmbeddings
@@ -26,6 +27,7 @@ class Index:
 
     def __init__(self, config: StoreConfig) -> None:
         self.config = config
+        private_dir(config.data_dir)
         self.catalog = Catalog(config.catalog_path)
 
     def __enter__(self) -> Index:

@@ -37,6 +37,7 @@ from agent.llm.base import (
     scrub_secrets,
 )
 from agent.llm.pricing import PriceTable, cost_usd
+from store.private import private_db
 
 if TYPE_CHECKING:
     from agent.prompts import PromptRef
@@ -136,7 +137,7 @@ class CallLog:
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_db(self.path)
         db = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
         try:
             if not self._migrated:

@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 
 from agent.settings import Settings
+from store.private import private_dir
 
 
 def log_to_file(data_dir: Path) -> Path:
@@ -19,7 +20,7 @@ def log_to_file(data_dir: Path) -> Path:
     exactly what the app promises never to show; the file keeps both for later.
     """
     path = Path(data_dir) / "logs" / "tui.log"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     root = logging.getLogger()
     for handler in list(root.handlers):
         if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
