@@ -78,6 +78,8 @@ class Paper:
     keywords: tuple[str, ...] = ()
     arxiv_id: str | None = None
     categories: tuple[str, ...] = field(default=())
+    previous_titles: tuple[str, ...] = ()
+    """Other titles this id was seen with, oldest first (a revised title, or a clash in the data)."""
 
     @property
     def text_hash(self) -> str:
@@ -105,6 +107,10 @@ class Paper:
         data["listing_dates"] = [d.isoformat() for d in self.listing_dates]
         for key in ("authors", "sources", "keywords", "categories"):
             data[key] = list(data[key])
+        if self.previous_titles:
+            data["previous_titles"] = list(self.previous_titles)
+        else:  # absent when empty, so records written before the field keep their content hash
+            del data["previous_titles"]
         return data
 
     @classmethod
@@ -126,6 +132,7 @@ class Paper:
             keywords=tuple(data.get("keywords") or ()),  # type: ignore[arg-type]
             arxiv_id=data.get("arxiv_id") or None,  # type: ignore[arg-type]
             categories=tuple(data.get("categories") or ()),  # type: ignore[arg-type]
+            previous_titles=tuple(data.get("previous_titles") or ()),  # type: ignore[arg-type]
         )
 
 
@@ -140,7 +147,9 @@ def merge_papers(old: Paper, new: Paper) -> Paper:
     newer sighting when it has a value (a revised abstract replaces the old one),
     except when the new abstract is a truncation of the stored one (listing pages
     sometimes cut abstracts short), and upvotes, where the higher count wins.
-    An arXiv id found by either sighting becomes the record's id.
+    An arXiv id found by either sighting becomes the record's id. A title that
+    differs (beyond case and punctuation) is never lost: the replaced one joins
+    ``previous_titles``.
     """
     arxiv_id = new.arxiv_id or old.arxiv_id
     abstract = new.abstract or old.abstract
@@ -148,10 +157,11 @@ def merge_papers(old: Paper, new: Paper) -> Paper:
     if stem and len(new.abstract) < len(old.abstract) and old.abstract.startswith(stem):
         abstract = old.abstract
     upvotes_seen = [u for u in (old.upvotes, new.upvotes) if u is not None]
+    title = new.title or old.title
     return replace(
         old,
         id=arxiv_id or old.id,
-        title=new.title or old.title,
+        title=title,
         abstract=abstract,
         authors=new.authors or old.authors,
         published=new.published or old.published,
@@ -162,7 +172,20 @@ def merge_papers(old: Paper, new: Paper) -> Paper:
         keywords=_union(old.keywords, new.keywords),
         arxiv_id=arxiv_id,
         categories=_union(old.categories, new.categories),
+        previous_titles=_title_history(title, old.previous_titles, new.previous_titles, (old.title, new.title)),
     )
+
+
+def _title_history(current: str, *seen: tuple[str, ...]) -> tuple[str, ...]:
+    """Every title seen, once per title key, oldest first, without the current one."""
+    keys = {title_key(current)}
+    history: list[str] = []
+    for titles in seen:
+        for t in titles:
+            if t and title_key(t) not in keys:
+                keys.add(title_key(t))
+                history.append(t)
+    return tuple(history)
 
 
 def dedupe(papers: list[Paper]) -> list[Paper]:

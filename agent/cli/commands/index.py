@@ -19,6 +19,7 @@ from agent.cli.console import (
     parse_window,
     print_error,
     print_json,
+    print_warning,
     status,
 )
 from agent.safe_text import markup, text
@@ -69,6 +70,8 @@ class IngestProgress:
 def print_report(report: IngestReport, total: int) -> None:
     for _, reason in report.skipped:
         print_error(reason)
+    for change in report.title_changes:
+        print_warning(change)
     if not report.changed and not report.skipped:
         err.print(
             f"Index unchanged: all {report.unchanged:,} papers were already up to date "
@@ -107,6 +110,8 @@ def ingest(
     if json_out:
         for _, reason in report.skipped:  # scripts read stdout; people still see why
             print_error(reason)
+        for change in report.title_changes:
+            print_warning(change)
         print_json({**report.to_json(), "papers_in_index": total})
     else:
         print_report(report, total)
@@ -198,6 +203,8 @@ def papers_show(
     out.print(text(" · ".join(m for m in meta if m), "dim"))
     if paper.keywords:
         out.print(text("keywords: " + ", ".join(paper.keywords), "dim"))
+    if paper.previous_titles:
+        out.print(text("also seen as: " + " · ".join(paper.previous_titles), "dim"))
     out.print()
     out.print(text(paper.abstract))
     out.print(text(f"\nsources: {', '.join(paper.sources)}", "dim"))
