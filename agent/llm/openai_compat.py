@@ -39,6 +39,7 @@ from agent.llm.base import (
 )
 from agent.llm.budget import context_window_for, count_messages, count_tokens
 from agent.llm.retry import Failure, RetryPolicy, call_with_retries, parse_retry_after
+from store.scrub import server_message
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -255,10 +256,9 @@ class OpenAICompatLLM(LLM):
                 status in RETRYABLE_STATUS or status >= 500
             ) and code != "insufficient_quota"
             summary = f"HTTP {status}"
-            if not retryable:
-                message = _error_message(exc)
-                if message:
-                    summary += f": {_short(message)}"
+            message = _error_message(exc)  # the server's own reason, retryable or not ("model overloaded")
+            if message:
+                summary += f": {_short(message)}"
             return Failure(
                 scrub_secrets(summary, self._secrets),
                 retryable=retryable,
@@ -310,16 +310,8 @@ def _guarded(chunks: Iterator[Any], state: _StreamState, llm: OpenAICompatLLM) -
 
 
 def _error_message(exc: openai.APIError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
-            return inner["message"]
-        if isinstance(inner, str):
-            return inner
-        if isinstance(body.get("message"), str):
-            return body["message"]
-    return exc.message or ""
+    """The server's own reason (JSON ``error.message``, ``detail``, or a short text body)."""
+    return server_message(exc.body) or server_message(exc.message or "")
 
 
 def _retry_after(exc: openai.APIStatusError) -> float | None:
