@@ -23,15 +23,18 @@ from __future__ import annotations
 
 import re
 
+from markdown_it import MarkdownIt
 from rich.markup import escape
 from rich.text import Text
 
 from store.text import display_text
 
-__all__ = ["markdown_answer", "markdown_literal", "markup", "plain", "text"]
+__all__ = ["markdown_answer", "markdown_literal", "markdown_parser", "markup", "plain", "text"]
 
-# Everything Markdown (CommonMark + GFM tables) could read as syntax in running text.
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~&:])")
+# What Markdown (CommonMark + GFM tables) could read as syntax inside running text ...
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#!|~&])")
+# ... and at the start of a line: a list item, quote, heading rule or numbered item.
+_MD_LINE_START = re.compile(r"^(\s*)(\d*)([-+=>.)])")
 # In a model answer: brackets that are not a citation marker, angle brackets, and
 # the "!" of an image; citations ([1], [1, 2], [1-3]) stay for link_citations.
 _CITATION = r"\[\s*\d{1,3}(?:\s*[,;\-–]\s*\d{1,3})*\s*\]"
@@ -55,8 +58,22 @@ def markup(value: object) -> str:
 
 
 def markdown_literal(value: object) -> str:
-    """``value`` as literal text inside a Markdown document (one paragraph, no syntax of its own)."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(display_text(value).split()))
+    """``value`` as literal text inside a Markdown document (one paragraph, no syntax of its own).
+
+    Bare URLs stay plain text only with a parser that does not linkify: the TUI's
+    Markdown widgets use :func:`markdown_parser`.
+    """
+    line = _MD_SPECIAL.sub(r"\\\1", " ".join(display_text(value).split()))
+    return _MD_LINE_START.sub(r"\1\2\\\3", line)
+
+
+def markdown_parser() -> MarkdownIt:
+    """GitHub-flavoured Markdown as Textual parses it, minus linkify (bare URLs never become links).
+
+    Links in untrusted text are escaped by the functions above; bare ``https://...`` or
+    ``www.`` text would otherwise be turned into links by the parser itself.
+    """
+    return MarkdownIt("gfm-like", {"linkify": False})
 
 
 def markdown_answer(value: object) -> str:

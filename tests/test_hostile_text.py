@@ -131,7 +131,7 @@ def test_brief_terminal_output_holds_no_markup_or_escapes(
     assert run(["--data-dir", str(hostile_dir), "brief", "--week", "2025-W11", "--no-fetch"]) == 0
     text = capsys.readouterr().out
     screen_text(text)
-    assert "\\[link=https\\://evil.example\\]Click me\\[/link\\]" in text  # Markdown-escaped: no link
+    assert "\\[link=https://evil.example\\]Click me\\[/link\\]" in text  # Markdown-escaped: no link
     assert "Bidi gnp.exe and isolate trick" in text
 
 

@@ -46,11 +46,12 @@ def server() -> Iterator[OpenAIServer]:
         yield srv
 
 
-def markdown_view(source: str) -> tuple[str, list[str]]:
-    """What a Markdown widget shows (its text) and the links it makes, parsed as Textual parses it."""
+def markdown_view(widget: Markdown) -> tuple[str, list[str]]:
+    """What a Markdown widget shows (its text) and the links it makes, parsed with the widget's own parser."""
     texts: list[str] = []
     links: list[str] = []
-    for token in MarkdownIt("gfm-like").parse(source):
+    factory = widget._parser_factory or (lambda: MarkdownIt("gfm-like"))  # Textual's default when None
+    for token in factory().parse(widget.source):
         for child in token.children or []:
             if child.type in ("text", "text_special", "code_inline"):
                 texts.append(child.content)
@@ -83,7 +84,7 @@ def test_every_screen_shows_hostile_text_literally(hostile_dir: Path, server: Op
                 await wait_for(
                     pilot, lambda: isinstance(app.screen, PaperScreen) and bool(app.screen.query("#paper-body"))
                 )
-                shown, links = markdown_view(app.screen.query_one("#paper-body", Markdown).source)
+                shown, links = markdown_view(app.screen.query_one("#paper-body", Markdown))
                 assert visible(paper.title) in shown and visible(paper.abstract) in shown
                 assert all(visible(a) in shown for a in paper.authors)
                 assert links == []
@@ -98,7 +99,7 @@ def test_every_screen_shows_hostile_text_literally(hostile_dir: Path, server: Op
             await pilot.press("enter")
             view = list(app.screen.query(AnswerView))[-1]
             await wait_for(pilot, lambda: view.has_class("done"), what="the answer")
-            shown, links = markdown_view(view.body.source)
+            shown, links = markdown_view(view.body)
             assert "[link=https://evil.example]Click[/link] [bold]now[/bold] [/x]" in shown
             assert "[docs](https://evil.example)" in shown
             assert links and all(link.startswith("cite:") for link in links)
@@ -132,7 +133,7 @@ def test_every_screen_shows_hostile_text_literally(hostile_dir: Path, server: Op
             week.value = "2025-W11"
             await pilot.press("g")
             await wait_for(pilot, lambda: brief.brief is not None, timeout=60, what="the brief")
-            shown, links = markdown_view(brief.query_one("#brief-view", Markdown).source)
+            shown, links = markdown_view(brief.query_one("#brief-view", Markdown))
             assert "[link=https://evil.example]Click me[/link] for contrastive loss tiles" in shown
             assert "Bidi gnp.exe and isolate trick" in shown and LONG_TITLE in shown
             assert not any("evil.example" in link for link in links)

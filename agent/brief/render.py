@@ -24,7 +24,7 @@ from store.text import display_text
 Format = Literal["md", "html", "json"]
 FORMATS: tuple[str, ...] = ("md", "html", "json")
 _TEMPLATES = Path(__file__).parent / "templates"
-_MD_SPECIAL = re.compile(r"([\\`*_<>|\[\]:])")
+_MD_SPECIAL = re.compile(r"([\\`*_<>|\[\]])")
 _CITATION = re.compile(r"\[(\d+)\]")
 
 

@@ -23,7 +23,7 @@ from textual.worker import get_current_worker
 
 from agent.compare.pipeline import ASPECTS, CellFilled, Compared, CompareEvent, Comparison, Selected
 from agent.compare.render import render_markdown
-from agent.safe_text import markdown_answer
+from agent.safe_text import markdown_answer, markdown_parser
 from agent.safe_text import text as safe_text
 from agent.tui.base import app_of, pump
 from agent.tui.errors import explain
@@ -76,7 +76,7 @@ class CompareScreen(Screen[None]):
             yield Static("Finding the papers…", id="compare-status", markup=False)
             table: DataTable[object] = DataTable(id="compare-table", cursor_type="cell", show_cursor=True)
             yield table
-            yield Markdown("", id="compare-summary")
+            yield Markdown("", id="compare-summary", parser_factory=markdown_parser)
             yield Static("", id="compare-meta", classes="answer-meta", markup=False)
         yield StatusBar()
         yield Footer()

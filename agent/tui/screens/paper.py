@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Markdown, Static
 
-from agent.safe_text import markdown_literal
+from agent.safe_text import markdown_literal, markdown_parser
 from store.papers import Paper
 
 _PLAIN_URL = re.compile(r"https?://[^\s<>\\`\x00-\x1f\x7f-\x9f]+")
@@ -54,7 +54,9 @@ class PaperScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog paper-dialog"):
-            yield Markdown(paper_markdown(self.paper), open_links=False, id="paper-body")
+            yield Markdown(
+                paper_markdown(self.paper), open_links=False, id="paper-body", parser_factory=markdown_parser
+            )
             yield Static("Esc close · o open link · y copy citation", classes="dialog-hint")
         yield Footer()
 

@@ -22,7 +22,7 @@ from textual.widgets.markdown import MarkdownStream
 from textual.widgets.option_list import Option
 
 from agent.conversations import answer_meta
-from agent.safe_text import markdown_answer, plain
+from agent.safe_text import markdown_answer, markdown_parser, plain
 from agent.safe_text import text as safe_text
 from agent.types import Answer
 
@@ -81,7 +81,7 @@ class AnswerView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("Searching the papers…", classes="answer-status", markup=False)
-        yield Markdown("", open_links=False, classes="answer-body")
+        yield Markdown("", open_links=False, classes="answer-body", parser_factory=markdown_parser)
         yield Static("", classes="answer-sources-title", markup=False)
         yield OptionList(classes="answer-sources")
         yield Static("", classes="answer-meta", markup=False)
