@@ -154,6 +154,7 @@ def brief(
     err.print(
         f"Wrote the {kind} brief for {window.label}: {p.papers} papers in {p.themes} themes, "
         f"{p.llm_calls} LLM calls, {p.seconds:.1f} s → {target}",
+        markup=False,
         highlight=False,
         soft_wrap=True,
     )

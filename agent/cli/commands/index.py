@@ -131,7 +131,7 @@ def stats(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     table.add_column()
     for key, value in data.items():
         shown = ", ".join(f"{k} {v:,}" for k, v in value.items()) if isinstance(value, dict) else value
-        table.add_row(key.replace("_", " "), f"{shown:,}" if isinstance(shown, int) else str(shown or "–"))
+        table.add_row(key.replace("_", " "), text(f"{shown:,}" if isinstance(shown, int) else str(shown or "–")))
     out.print(table)
 
 
