@@ -23,6 +23,7 @@ from typing import Any
 from agent.llm.base import ChatMessage, Role
 from agent.types import Answer
 from store.paths import Paths
+from store.private import private_db
 
 Clock = Callable[[], datetime]
 Migration = Callable[[sqlite3.Connection], None]
@@ -124,7 +125,7 @@ class ConversationStore:
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_db(self.path)
         db = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
         try:
             db.execute("PRAGMA foreign_keys=ON")

@@ -20,6 +20,10 @@ from agent.errors import UserError
 from store.config import EmbeddingConfig, HttpConfig, RetrievalConfig, StoreConfig
 from store.paths import Paths
 
+MAX_CONTEXT_WINDOW = 1_048_576
+"""No model this tool can run has a larger window; a bigger value is a typo that would
+make llama.cpp allocate tens of GB (2,000,000,000 was accepted and OOM-killed at 23 GB)."""
+
 
 def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("paperbrief", appauthor=False))
@@ -278,7 +282,7 @@ class Settings(BaseSettings):
         description="Longest answer, in tokens.",
     )
     context_window: int | None = Field(
-        default=None, ge=512, validation_alias=_env("CONTEXT_WINDOW"),
+        default=None, ge=512, le=MAX_CONTEXT_WINDOW, validation_alias=_env("CONTEXT_WINDOW"),
         description="The model's context window in tokens; default: the local model's 4096, else the server's.",
     )
     abstain_threshold: float = Field(
@@ -302,6 +306,14 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("prices", mode="after")
+    @classmethod
+    def _prices_not_negative(cls, value: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        for model, pair in value.items():
+            if any(p < 0 or p != p for p in pair):
+                raise ValueError(f"the price of {model!r} must be zero or more USD per 1M tokens, not {pair}")
+        return value
 
     @field_validator("data_dir", mode="after")
     @classmethod

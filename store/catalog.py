@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from store.papers import Paper, title_key
+from store.private import private_db
 
 if TYPE_CHECKING:  # chunking pulls in langchain's splitter; the catalog only passes chunks through
     from store.chunking import Chunk
@@ -83,7 +84,7 @@ class Catalog:
     """SQLite-backed paper records. One instance per process; not shared across threads."""
 
     def __init__(self, path: Path, *, busy_timeout_s: float = 30.0) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_db(path)
         self.path = path
         # the busy timeout must be in force before the first statement: switching a fresh
         # file to WAL while other processes open it too is what used to fail "database is locked"

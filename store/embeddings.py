@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import importlib.util
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -17,7 +18,8 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from store.config import EmbeddingConfig
-from store.errors import StoreError
+from store.errors import ServiceError, StoreError
+from store.scrub import server_message
 
 #: Called after each batch with the number of texts embedded so far (for a progress bar).
 BatchCallback = Callable[[int], None]
@@ -46,6 +48,13 @@ class VectorEmbeddings(Protocol):
     def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
 
     def embed_query(self, text: str) -> list[float]: ...
+
+
+class EmbeddingServerError(ServiceError):
+    """The embedding server answered with an error status after the client's retries."""
+
+    title = "Embedding server failed"
+    hint = "check PAPERBRIEF_EMBEDDING_BASE_URL and the server's log, or use the local embeddings"
 
 
 class EmbeddingModelMissing(StoreError):
@@ -251,6 +260,7 @@ class OpenAICompatibleEmbeddings(Embeddings):
         self.model_id = cfg.model_id
         self.batch_size = cfg.batch_size
         self._dimension = 0
+        self._secrets = [cfg.api_key] if cfg.api_key else []
         self.client = OpenAIEmbeddings(
             model=cfg.model,
             base_url=cfg.base_url,
@@ -278,7 +288,7 @@ class OpenAICompatibleEmbeddings(Embeddings):
         done = 0
         for start in range(0, len(texts), self.batch_size):
             chunk = list(texts[start : start + self.batch_size])
-            parts.append(np.asarray(self.client.embed_documents(chunk), dtype=np.float32))
+            parts.append(np.asarray(self.embed_documents(chunk), dtype=np.float32))
             done += len(chunk)
             if on_batch is not None:
                 on_batch(done)
@@ -289,10 +299,26 @@ class OpenAICompatibleEmbeddings(Embeddings):
         return out
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.client.embed_documents(texts)
+        with self._server_errors():
+            return self.client.embed_documents(texts)
 
     def embed_query(self, text: str) -> list[float]:
-        return self.client.embed_query(text)
+        with self._server_errors():
+            return self.client.embed_query(text)
+
+    @contextmanager
+    def _server_errors(self) -> Iterator[None]:
+        """An error status from the server becomes one line with the server's own reason, key scrubbed."""
+        import openai
+
+        try:
+            yield
+        except openai.APIStatusError as exc:
+            reason = server_message(exc.body, self._secrets) or server_message(exc.message or "", self._secrets)
+            where = self.client.openai_api_base or "api.openai.com"
+            raise EmbeddingServerError(
+                f"embedding server {where} answered HTTP {exc.status_code}" + (f": {reason}" if reason else "")
+            ) from None
 
 
 def make_embeddings(cfg: EmbeddingConfig) -> LocalOnnxEmbeddings | OpenAICompatibleEmbeddings:

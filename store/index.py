@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from store.catalog import Catalog
 from store.config import StoreConfig
+from store.private import private_dir
 
 if TYPE_CHECKING:
     import numpy as np
@@ -29,6 +30,7 @@ class Index:
 
     def __init__(self, config: StoreConfig, *, parent: Index | None = None) -> None:
         self.config = config
+        private_dir(config.data_dir)
         self.catalog = Catalog(config.catalog_path, busy_timeout_s=config.db_busy_timeout_s)
         self._parent = parent
         self._bm25_lock: threading.Lock = parent._bm25_lock if parent is not None else threading.Lock()

@@ -27,7 +27,7 @@ from pathlib import Path
 from store.chunking import Chunk, chunk_paper
 from store.errors import SourceError
 from store.index import Index
-from store.papers import Paper, dedupe, merge_papers
+from store.papers import Paper, dedupe, merge_papers, title_key
 
 SUFFIXES = (".txt", ".json", ".jsonl", ".ndjson", ".csv", ".xml", ".atom")
 BATCH_PAPERS = 256
@@ -45,6 +45,7 @@ class IngestReport:
     chunks_pending: int = 0
     files_ok: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    title_changes: list[str] = field(default_factory=list)  # one warning per id that gained a title
     seconds: float = 0.0
 
     @property
@@ -60,6 +61,7 @@ class IngestReport:
             "chunks_pending": self.chunks_pending,
             "files": self.files_ok,
             "skipped": [{"file": f, "reason": r} for f, r in self.skipped],
+            "title_changes": self.title_changes,
             "seconds": round(self.seconds, 3),
         }
 
@@ -138,13 +140,29 @@ class _Planned:
     replaced_id: str | None  # a title-hash record superseded by an arXiv id
 
 
+def _titles(paper: Paper) -> set[str]:
+    return {title_key(t) for t in (*paper.previous_titles, paper.title)}
+
+
+def _note_title_change(report: IngestReport, stored: Paper | None, merged: Paper) -> None:
+    """Warn (once per id and new title) when a sighting brought a title this record did not have."""
+    if not merged.previous_titles or (stored is not None and _titles(stored) == _titles(merged)):
+        return
+    report.title_changes.append(
+        f"{merged.id} was seen again with a different title: {merged.previous_titles[-1]!r} and now "
+        f"{merged.title!r} (both kept in its record)"
+    )
+
+
 def _plan(index: Index, paper: Paper, report: IngestReport) -> _Planned | None:
     stored = index.catalog.find_stored(paper)
     cfg = index.config
     if stored is None:
+        _note_title_change(report, None, paper)
         report.new += 1
         return _Planned(paper, chunk_paper(paper, size=cfg.chunk_size, overlap=cfg.chunk_overlap), None)
     merged = merge_papers(stored.paper, paper)
+    _note_title_change(report, stored.paper, merged)
     if merged.content_hash == stored.content_hash and merged.id == stored.paper.id:
         report.unchanged += 1
         return None

@@ -91,6 +91,8 @@ class Paper:
     version: int | None = None
     #: Listing days on which a higher version than the one stored before was seen.
     revised_dates: tuple[date, ...] = ()
+    previous_titles: tuple[str, ...] = ()
+    """Other titles this id was seen with, oldest first (a revised title, or a clash in the data)."""
 
     @property
     def text_hash(self) -> str:
@@ -124,6 +126,10 @@ class Paper:
         del data["revised_dates"]
         if self.revised_dates:
             data["revised_dates"] = [d.isoformat() for d in self.revised_dates]
+        if self.previous_titles:
+            data["previous_titles"] = list(self.previous_titles)
+        else:  # absent when empty, so records written before the field keep their content hash
+            del data["previous_titles"]
         return data
 
     @classmethod
@@ -153,6 +159,7 @@ class Paper:
             categories=_strs(data.get("categories")),
             version=int(str(data["version"])) if data.get("version") is not None else None,
             revised_dates=_dates(data.get("revised_dates")),
+            previous_titles=_strs(data.get("previous_titles")),
         )
 
 
@@ -168,7 +175,9 @@ def merge_papers(old: Paper, new: Paper) -> Paper:
     except when the new abstract is a truncation of the stored one (listing pages
     sometimes cut abstracts short), and upvotes, where the higher count wins.
     An arXiv id found by either sighting becomes the record's id. A sighting with a
-    higher arXiv version than the stored one records its listing days as revisions.
+    higher arXiv version than the stored one records its listing days as revisions. A title
+    that differs (beyond case and punctuation) is never lost: the replaced one joins
+    ``previous_titles``.
     """
     arxiv_id = new.arxiv_id or old.arxiv_id
     abstract = new.abstract or old.abstract
@@ -182,10 +191,11 @@ def merge_papers(old: Paper, new: Paper) -> Paper:
         # a new version is a revision of a paper already seen, not a new paper
         days = set(new.listing_dates) - set(old.listing_dates) or set(new.listing_dates)
         revised = tuple(sorted(set(revised) | days))
+    title = new.title or old.title
     return replace(
         old,
         id=arxiv_id or old.id,
-        title=new.title or old.title,
+        title=title,
         abstract=abstract,
         authors=new.authors or old.authors,
         published=new.published or old.published,
@@ -198,7 +208,20 @@ def merge_papers(old: Paper, new: Paper) -> Paper:
         categories=_union(old.categories, new.categories),
         version=max(versions) if versions else None,
         revised_dates=revised,
+        previous_titles=_title_history(title, old.previous_titles, new.previous_titles, (old.title, new.title)),
     )
+
+
+def _title_history(current: str, *seen: tuple[str, ...]) -> tuple[str, ...]:
+    """Every title seen, once per title key, oldest first, without the current one."""
+    keys = {title_key(current)}
+    history: list[str] = []
+    for titles in seen:
+        for t in titles:
+            if t and title_key(t) not in keys:
+                keys.add(title_key(t))
+                history.append(t)
+    return tuple(history)
 
 
 def dedupe(papers: list[Paper]) -> list[Paper]:

@@ -34,9 +34,21 @@ MAX_FUTURE = timedelta(days=365)
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 # Control characters are removed; the whitespace ones (\t \n \r \v \f) are folded
-# into spaces later. Zero-width and soft-hyphen characters are invisible but split
-# words for search, so they go too.
-_INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u00ad\u200b\u2060\ufeff]")
+# into spaces later. Invisible format characters go too: zero-width and soft-hyphen
+# characters split words for search, bidi embeddings/overrides/isolates (U+202A-202E,
+# U+2066-2069) and marks reorder what a terminal shows (a title can hide text or fake
+# an id), and tag characters (U+E0000-E007F) smuggle text no reader can see.
+_FORMAT_CHARS = (
+    "\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f"
+    "\ufeff\ufff9-\ufffb\U000e0000-\U000e007f"
+)
+_INVISIBLE = re.compile(f"[\\x00-\\x08\\x0e-\\x1f\\x7f-\\x9f{_FORMAT_CHARS}]")
+# Zero-width (non-)joiners shape emoji, Indic and Persian text, so they stay between
+# two non-ASCII characters; next to ASCII (or at an edge) they only hide things.
+_STRAY_JOINER = re.compile(r"(?<![^\x00-\x7f])[\u200c\u200d]|[\u200c\u200d](?![^\x00-\x7f])")
+# What a screen must never receive from untrusted text: every control character but
+# newline and tab (ESC starts terminal escape sequences), plus the format characters above.
+_UNSAFE_ON_SCREEN = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_FORMAT_CHARS}]")
 
 # LaTeX text-mode accents: \'e, \'{e}, {\'e}, \"{\i}, \c{c}, \v{s} ... Letter-named
 # accents (\c \v \u \H \k \r) need braces so that \url or \cite never match.
@@ -106,13 +118,29 @@ def normalize_text(s: str) -> str:
     text = s
     if "&" in text:
         text = _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
-    text = _INVISIBLE.sub("", text)
+    text = _STRAY_JOINER.sub("", _INVISIBLE.sub("", text))
     if "\\" in text:
         text = _CONTRACTION.sub("'", text)
         text = _ACCENT.sub(_decode_accent, text).replace('\\"', '"')
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
     return " ".join(text.split())
+
+
+def display_text(s: object) -> str:
+    """Untrusted text (a title, an abstract, model output) made safe to put on a screen.
+
+    Ingest already normalizes new papers, but a catalog written by an older version,
+    a model's answer or a server's message may still hold ANSI escapes, bidi
+    overrides or zero-width characters: they are dropped here, while line breaks and
+    tabs (which model output uses for layout) stay. The result is plain text: the
+    front ends must still render it as text, never as markup.
+    """
+    text = "" if s is None else str(s)
+    if text.isascii() and text.isprintable():
+        return text
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _STRAY_JOINER.sub("", _UNSAFE_ON_SCREEN.sub("", text))
 
 
 def normalize_title(s: str) -> str:

@@ -99,8 +99,9 @@ def test_citations_point_to_papers_of_their_theme(index_dir: Path, fake: FakeBri
         own = {p.paper_id for p in theme.papers}
         cited = {c["paper_id"] for c in raw["synthesis"]["citations"]}
         assert cited <= own
-        if not theme.is_other:
-            assert cited and "[99]" not in theme.synthesis.text and theme.synthesis.removed == [99]
+        if not theme.is_other:  # the claim that lost its citation is unsupported: the prose falls back
+            assert cited and "[99]" not in theme.synthesis.text and "stray claim" not in theme.synthesis.text
+            assert theme.synthesis.mode == "extractive" and "non-existent sources" in (theme.synthesis.note or "")
     md = render_markdown(brief)
     assert md.count("[99]") == 0 and "## Provenance" in md
 

@@ -167,7 +167,7 @@ def test_arxiv_down_for_good_is_one_fetch_error(server):
         next(fetch_arxiv(config_for(server), category="cs.CL", since=SINCE, until=UNTIL))
     message = str(info.value)
     assert message.startswith(f"GET {server.url}{PATH}?search_query=cat%3Acs.CL")
-    assert message.endswith("failed after 3 attempts: HTTP 503") and "\n" not in message
+    assert message.endswith("failed after 3 attempts: HTTP 503: scripted 503") and "\n" not in message
 
 
 def test_the_rate_limit_paces_the_pages(server, recorded):

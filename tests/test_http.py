@@ -159,7 +159,7 @@ def test_all_attempts_failing_raise_one_line_fetch_error(server: LoopbackServer)
     with client(sleeps=[]) as http, pytest.raises(FetchError) as info:
         http.get(server.url_for("/api/daily_papers"), params={"date": "2024-10-25"})
     assert str(info.value) == (f"GET {server.url}/api/daily_papers?date=2024-10-25 "
-                               "failed after 5 attempts: HTTP 503")
+                               "failed after 5 attempts: HTTP 503: scripted 503")
     assert len(server.requests) == FAST.retries
 
 
@@ -209,7 +209,7 @@ def test_secrets_never_reach_the_error_or_the_log(server: LoopbackServer, caplog
         http.get(server.url_for("/a"), params={"q": "x", "api_key": "sk-SECRET"})
     assert "sk-SECRET" not in str(info.value) and "api_key=***" in str(info.value)
     retries = [r.getMessage() for r in caplog.records]
-    assert len(retries) == 1 and "attempt 1 of 2 failed (HTTP 503)" in retries[0]
+    assert len(retries) == 1 and "attempt 1 of 2 failed (HTTP 503: scripted 503)" in retries[0]
     assert "sk-SECRET" not in retries[0]
 
 

@@ -209,7 +209,8 @@ def test_all_attempts_failing_gives_one_clear_line(sleeps: Sleeps) -> None:
         n = len(server.chat_requests)
     err = caught.value
     assert (
-        str(err) == f"model gpt-x at http://127.0.0.1:{server.port}/v1: HTTP 503 after 4 attempts"
+        str(err)
+        == f"model gpt-x at http://127.0.0.1:{server.port}/v1: HTTP 503: overloaded, key sk-*** after 4 attempts"
     )
     assert n == 4 and len(sleeps) == 3
     assert err.__cause__ is None and err.__suppress_context__

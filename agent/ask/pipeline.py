@@ -33,8 +33,7 @@ from agent.ask.quote_write import quote_then_write, select_quotes
 from agent.ask.sentences import answer_mode, attach_support, compose, generated_sentences, quoted_sentences
 from agent.checks.citations import check_citations
 from agent.checks.extractive import extractive_quotes, quoted_text
-from agent.checks.links import invented_links
-from agent.checks.quality import Verdict, check_output
+from agent.checks.quality import check_output
 from agent.checks.streaming import LOOP_WARNING, stream_checked
 from agent.checks.support import make_support_scorer
 from agent.errors import UserError
@@ -275,7 +274,10 @@ def ask_events(
         warnings.append(LOOP_WARNING)
     usage = usage + streamed.usage
     raw = streamed.text.strip()
-    yield finish(_with_support(_finalize(question, raw, sources, hits, index, llm.name, prompt.ref, usage), index))
+    truncated = streamed.looped or streamed.finish_reason == "length"
+    answer = _finalize(question, raw, sources, hits, index, llm.name, prompt.ref, usage, truncated)
+    yield finish(_with_support(answer, index))
+
 
 def _with_support(answer: Answer, index: Index) -> Answer:
     """Every sentence scored against the sources it cites (see ``agent.checks.support``)."""
@@ -319,14 +321,13 @@ def _finalize(
     model: str,
     ref: PromptRef,
     usage: Usage,
+    truncated: bool = False,
 ) -> Answer:
     if is_sentinel(raw):
         return Answer(question, SENTINEL, [], sources, hits, True, "generative", model, ref, usage)
     check = check_citations(raw, len(sources))
-    verdict = check_output(check.text, check, abstained=False)
-    invented = invented_links(check.text, [f"{s.title} {s.text} {s.url or ''}" for s in sources])
-    if verdict.ok and invented:
-        verdict = Verdict(False, "link not in any source: " + ", ".join(invented[:3]))
+    own_texts = [f"{s.paper_id} {s.url or ''} {s.title} {s.text}" for s in sources]
+    verdict = check_output(check.text, check, abstained=False, sources=own_texts, truncated=truncated)
     answer = Answer(
         question, check.text, [], sources, hits, False, "generative", model, ref, usage,
         removed_citations=check.removed,

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from agent.llm.base import MessageLike, as_messages
 from store.paths import Paths
+from store.private import private_db
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tldrs (
@@ -63,7 +64,7 @@ class BriefCache:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_db(path)
         self._db = sqlite3.connect(
             str(path) if path else ":memory:", check_same_thread=False, isolation_level=None, timeout=30
         )

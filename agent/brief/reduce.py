@@ -232,7 +232,8 @@ def _finish(raw: str, items: Sequence[SynthItem], citable: int) -> Synthesis:
     """Checked synthesis: citations to ``1..citable`` kept, the rest removed; prose that fails falls back."""
     text = " ".join(raw.split())
     check = check_citations(text, citable)
-    verdict = check_output(check.text, check, abstained=False)
+    own_texts = [f"{item.title} {item.tldr}" for item in items]
+    verdict = check_output(check.text, check, abstained=False, sources=own_texts)
     if verdict.ok:
         verdict = _prose(check.text, len(check.cited))
     if verdict.ok:

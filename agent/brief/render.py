@@ -19,17 +19,18 @@ import jinja2
 from markupsafe import Markup, escape
 
 from agent.brief.types import Brief, BriefTheme
+from store.text import display_text
 
 BriefFormat = Literal["md", "html", "json"]
 FORMATS: tuple[str, ...] = ("md", "html", "json")
 _TEMPLATES = Path(__file__).parent / "templates"
-_MD_SPECIAL = re.compile(r"([\\`*_<>|])")
+_MD_SPECIAL = re.compile(r"([\\`*_<>|\[\]])")
 _CITATION = re.compile(r"\[(\d+)\]")
 
 
 def md_escape(text: object) -> str:
-    """Backslash-escape what Markdown would read as emphasis, code, HTML or a table cell border."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    """Backslash-escape what Markdown would read as emphasis, code, HTML, a link or a table cell border."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(display_text(text).split()))
 
 
 def md_link(label: str, url: str | None) -> str:

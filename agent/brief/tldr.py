@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 from agent.brief.caller import BriefCaller
 from agent.checks.citations import sentences
-from agent.checks.quality import Verdict, repetition_ratio
+from agent.checks.links import invented_links
+from agent.checks.quality import Verdict, fragment_run, repetition_ratio
 from agent.llm.budget import count_messages, count_tokens, prompt_budget, trim_to_tokens
 from agent.prompts import Prompt
 from store.papers import Paper, title_key
@@ -152,10 +153,13 @@ def check_tldr(text: str, paper: Paper) -> Verdict:
         return Verdict(False, "empty or too short")
     if len(words) > MAX_TLDR_WORDS:
         return Verdict(False, "too long")
-    if repetition_ratio(text) > 0.2:
+    if repetition_ratio(text) > 0.2 or fragment_run(text, 8):
         return Verdict(False, "repetitive")
     if "<" in text and ">" in text:
         return Verdict(False, "contains markup")
+    invented = invented_links(text, [f"{paper.id} {paper.url or ''} {paper.title} {paper.abstract}"])
+    if invented:
+        return Verdict(False, f"link {invented[0]!r} is not in the abstract")
     tk, pk = title_key(text), title_key(paper.title)
     if tk == pk or (pk and tk.startswith(pk) and len(tk) < len(pk) + 15):
         return Verdict(False, "repeats the title")

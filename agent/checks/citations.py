@@ -64,6 +64,10 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(text.strip()) if s.strip()]
 
 
+def has_citation(sentence: str) -> bool:
+    return bool(_GROUP.search(sentence))
+
+
 def uncited_claims(text: str) -> list[str]:
     """Sentences long enough to state a finding but carrying no citation.
 

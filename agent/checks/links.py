@@ -1,9 +1,10 @@
-"""Invented links: URLs in generated text that no source contains.
+"""Links in generated text that no source contains: invented URLs, arXiv ids and DOIs.
 
-A small model asked about a benchmark will happily write a plausible GitHub URL. A
-link is only worth showing when a source abstract carries it, so every link found in
-model output is compared (scheme, ``www.``, case of the host and trailing punctuation
-ignored) against the links and bare domains of the sources it was given.
+A small model that loops makes up plausible URLs (``researchgate.net/..._A_2_2_2``),
+and a compromised or injected endpoint adds its own (``Visit http://evil.example``).
+Neither may reach a reader as part of a "generated" answer: a generated text may only
+repeat links that appear in a source's own text (its abstract, title, id or URL).
+The eval suite measures the same thing with :func:`invented_links`.
 """
 
 from __future__ import annotations
@@ -11,36 +12,48 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-# http(s) URLs, www. hosts and bare host/path forms such as github.com/org/repo
-_URL = re.compile(
-    r"(?:https?://|www\.)[^\s<>\"'`)\]]+"
-    r"|\b(?:[a-z0-9-]+\.)+(?:com|org|net|io|ai|dev|edu|gov|co|app|info|me|xyz)(?:/[^\s<>\"'`)\]]*)?",
+__all__ = ["find_links", "invented_links"]
+
+_URL = re.compile(r"(?:\b(?:https?|ftp)://|\bwww\.)[^\s<>\"'`\[\]{}|\\^]+", re.IGNORECASE)
+_DOI = re.compile(r"\b10\.\d{4,9}/[^\s<>\"'`\[\]{}|\\^]+")
+# New-style (2501.00002, arXiv:2501.00002v2) and old-style (hep-th/9901001, cs.CL/0101001) ids.
+_ARXIV = re.compile(
+    r"(?<![\w./])(?:arxiv:\s*)?(\d{4}\.\d{4,5}|[a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?(?![\w/])",
     re.IGNORECASE,
 )
+_TRAILING = ".,;:!?)'\"*_"
+_SCHEME = re.compile(r"(?:https?|ftp)://(?:www\.)?|\bwww\.")
 
 
-def _normal(url: str) -> str:
-    url = url.strip().rstrip(".,;:!?")
-    url = re.sub(r"^https?://", "", url, flags=re.IGNORECASE)
-    url = re.sub(r"^www\.", "", url, flags=re.IGNORECASE)
-    host, _, path = url.partition("/")
-    return (host.lower() + ("/" + path if path else "")).rstrip("/")
+def _clean(link: str) -> str:
+    return link.rstrip(_TRAILING)
+
+
+def _key(link: str) -> str:
+    """A comparable form: no scheme, no ``www.``, no trailing slash, lower case."""
+    return _SCHEME.sub("", link.lower(), count=1).rstrip("/")
 
 
 def find_links(text: str) -> list[str]:
-    """Every link-looking span of ``text``, in order, as written (trailing punctuation dropped)."""
-    return [m.group(0).rstrip(".,;:!?") for m in _URL.finditer(text)]
+    """URLs, DOIs and arXiv ids in ``text``, in order of appearance, each once."""
+    found: list[tuple[int, str]] = []
+    urls = [(m.start(), m.end(), _clean(m.group(0))) for m in _URL.finditer(text)]
+    found += [(start, url) for start, _, url in urls]
+
+    def inside_url(pos: int) -> bool:
+        return any(start <= pos < end for start, end, _ in urls)
+
+    found += [(m.start(), _clean(m.group(0))) for m in _DOI.finditer(text) if not inside_url(m.start())]
+    found += [(m.start(), m.group(1)) for m in _ARXIV.finditer(text) if not inside_url(m.start())]
+    return list(dict.fromkeys(link for _, link in sorted(found) if link))
 
 
 def invented_links(text: str, source_texts: Sequence[str]) -> list[str]:
-    """Links in ``text`` that appear in none of ``source_texts`` (each reported once, as written)."""
-    known = [_normal(link) for src in source_texts for link in find_links(src)]
-    out: list[str] = []
-    for link in find_links(text):
-        norm = _normal(link)
-        if not norm or link in out:
-            continue
-        if any(norm == k or k.startswith(norm + "/") for k in known):
-            continue  # the same link, or a shorter form of one a source carries
-        out.append(link)
-    return out
+    """Links (URLs, DOIs, arXiv ids) in ``text`` that appear in none of ``source_texts``.
+
+    A URL counts as present when its scheme-less, ``www``-less form is a substring of a
+    source's text (so a source's ``https://arxiv.org/abs/2501.00002`` also covers
+    ``arxiv.org/abs/2501.00002``); an arXiv id when the id (version dropped) is.
+    """
+    haystack = _SCHEME.sub("", "\n".join(source_texts).lower())
+    return [link for link in find_links(text) if _key(link) not in haystack]

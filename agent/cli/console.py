@@ -27,6 +27,7 @@ from rich.text import Text
 
 from agent import dates
 from agent.errors import UserError
+from agent.safe_text import plain
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
@@ -38,11 +39,11 @@ class UsageError(UserError):
 
 def print_error(message: str) -> None:
     """One red ``error:`` line; the message is printed literally (no markup parsing)."""
-    err.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
+    err.print(Text.assemble(("error: ", "bold red"), plain(message)), soft_wrap=True)
 
 
 def print_warning(message: str) -> None:
-    err.print(Text.assemble(("warning: ", "yellow"), message), soft_wrap=True)
+    err.print(Text.assemble(("warning: ", "yellow"), plain(message)), soft_wrap=True)
 
 
 def parse_day(value: str | None, flag: str) -> date | None:

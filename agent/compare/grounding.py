@@ -22,8 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent.checks.citations import check_citations, sentences
-from agent.checks.quality import Verdict, repetition_ratio
+from agent.checks.citations import check_citations, has_citation, sentences
+from agent.checks.links import invented_links
+from agent.checks.quality import Verdict, fragment_run, repetition_ratio
 from store.embeddings import VectorEmbeddings
 from store.papers import Paper
 
@@ -194,6 +195,9 @@ def check_cell(text: str, source: str, *, strict: bool, aspect: str | None = Non
     bad = unsupported_numbers(text, source)
     if bad:
         return Verdict(False, f"number {', '.join(bad[:3])} is not in the abstract")
+    invented = invented_links(text, [source])
+    if invented:
+        return Verdict(False, f"link {invented[0]!r} is not in the abstract")
     if not strict:
         return Verdict(True)
     stems = _stems(text)
@@ -265,13 +269,18 @@ def check_summary(text: str, papers: Sequence[Paper], *, strict: bool) -> tuple[
         return None, "too short"
     if len(words) > 160:
         return None, "too long"
-    if repetition_ratio(cleaned) > 0.25:
+    if repetition_ratio(cleaned) > 0.25 or fragment_run(cleaned, 8):
         return None, "repetitive"
     if any(marker in cleaned.lower() for marker in _ECHO):
         return None, "echoed the prompt"
     bad = unsupported_numbers(cleaned, " ".join(f"{p.title} {p.abstract}" for p in papers))
     if bad:
         return None, f"number {', '.join(bad[:3])} is in no abstract"
+    invented = invented_links(cleaned, [f"{p.id} {p.url or ''} {p.title} {p.abstract}" for p in papers])
+    if invented:
+        return None, f"link {invented[0]!r} is in no abstract"
+    if checked.removed and any(not has_citation(s) for s in sentences(cleaned)):
+        return None, "cited a paper that is not compared and left a sentence uncited"
     if strict and not checked.cited:
         return None, "refers to no paper as [n]"
     return cleaned, ""

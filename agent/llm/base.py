@@ -8,13 +8,13 @@ and :class:`LLMError`, whatever the backend.
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from store.errors import ServiceError
+from store.scrub import scrub_secrets as scrub_secrets  # re-exported: the LLM side's name for it
 
 if TYPE_CHECKING:
     from agent.prompts import PromptRef
@@ -180,23 +180,3 @@ class LLM(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.provider}:{self.name}>"
-
-
-_SECRET_PATTERNS = (
-    re.compile(r"\bsk-[A-Za-z0-9_\-]{6,}"),
-    re.compile(r"\b(Bearer)\s+[A-Za-z0-9._~+/=\-]+", re.IGNORECASE),
-)
-
-
-def scrub_secrets(text: str, secrets: Sequence[str] = ()) -> str:
-    """Replace API keys in ``text`` with ``***``.
-
-    Removes every exact occurrence of a configured secret (keys need not look like
-    OpenAI's) and anything shaped like ``sk-...`` or ``Bearer <token>``, so neither
-    error lines nor the call log can leak a key the user pasted into a prompt.
-    """
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    text = _SECRET_PATTERNS[0].sub("sk-***", text)
-    return _SECRET_PATTERNS[1].sub(lambda m: f"{m.group(1)} ***", text)

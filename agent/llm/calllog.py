@@ -38,6 +38,7 @@ from agent.llm.base import (
 )
 from agent.llm.pricing import PriceTable, cost_usd
 from store.paths import Paths
+from store.private import private_db
 
 if TYPE_CHECKING:
     from agent.prompts import PromptRef
@@ -137,7 +138,7 @@ class CallLog:
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_db(self.path)
         db = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
         try:
             if not self._migrated:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.errors import ConfigError
 from agent.llm.base import (
     LLM,
     Finished,
@@ -144,6 +145,8 @@ def _load(path: Path, n_ctx: int, n_threads: int | None = None) -> _Loaded:
             raise LLMError(
                 f"cannot load {path.name}: llama-cpp-python is not installed ({exc})"
             ) from None
+        if n_ctx > DEFAULT_LOCAL_CONTEXT:  # only a window asked for explicitly can be absurd
+            _check_context(path, n_ctx)
         try:
             with _quiet():
                 llama = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False)
@@ -157,6 +160,32 @@ def _load(path: Path, n_ctx: int, n_threads: int | None = None) -> _Loaded:
         loaded = _Loaded(llama=llama, formatter=_formatter(llama))
         _cache[key] = loaded
         return loaded
+
+
+def trained_context(path: Path) -> int | None:
+    """The context length ``path`` was trained for (GGUF ``<arch>.context_length``), or None.
+
+    Read with a vocabulary-only load: the metadata without the weights, so it costs
+    about a second instead of the allocation an absurd ``n_ctx`` would cause.
+    """
+    from llama_cpp import Llama
+
+    try:
+        with _quiet():
+            meta = Llama(model_path=str(path), vocab_only=True, verbose=False).metadata
+    except Exception:
+        return None  # the full load reports an unreadable file with its own message
+    value = meta.get(f"{meta.get('general.architecture', '')}.context_length")
+    return int(value) if value and str(value).isdigit() else None
+
+
+def _check_context(path: Path, n_ctx: int) -> None:
+    trained = trained_context(path)
+    if trained is not None and n_ctx > trained:
+        raise ConfigError(
+            f"PAPERBRIEF_CONTEXT_WINDOW={n_ctx:,} is more than {path.name} supports "
+            f"({trained:,} tokens): lower it or leave it unset"
+        )
 
 
 def _formatter(llama: Any) -> Any | None:

@@ -14,6 +14,7 @@ import openai
 
 from agent.llm.base import scrub_secrets
 from agent.llm.retry import Failure, parse_retry_after
+from store.scrub import server_message
 
 #: Statuses worth another try: timeouts, conflicts, rate limits and server errors.
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
@@ -60,10 +61,9 @@ def classify_exception(exc: BaseException, secrets: Sequence[str]) -> Failure | 
             status in RETRYABLE_STATUS or status >= 500
         ) and code != "insufficient_quota"
         summary = f"HTTP {status}"
-        if not retryable:
-            message = error_message(exc)
-            if message:
-                summary += f": {short(message)}"
+        message = error_message(exc)  # the server's own reason, retryable or not ("model overloaded")
+        if message:
+            summary += f": {short(message)}"
         return Failure(
             scrub_secrets(summary, secrets),
             retryable=retryable,
@@ -75,16 +75,8 @@ def classify_exception(exc: BaseException, secrets: Sequence[str]) -> Failure | 
 
 
 def error_message(exc: openai.APIError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
-            return inner["message"]
-        if isinstance(inner, str):
-            return inner
-        if isinstance(body.get("message"), str):
-            return body["message"]
-    return exc.message or ""
+    """The server's own reason (JSON ``error.message``, ``detail``, or a short text body)."""
+    return server_message(exc.body) or server_message(exc.message or "")
 
 
 def retry_after(exc: openai.APIStatusError) -> float | None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from agent.settings import Settings
 from store.paths import Paths
+from store.private import private_dir
 
 
 def log_to_file(data_dir: Path) -> Path:
@@ -20,7 +21,7 @@ def log_to_file(data_dir: Path) -> Path:
     exactly what the app promises never to show; the file keeps both for later.
     """
     path = Paths(Path(data_dir)).tui_log
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     root = logging.getLogger()
     for handler in list(root.handlers):
         if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):

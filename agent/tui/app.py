@@ -17,11 +17,13 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 
 from agent.conversations import ConversationStore
 from agent.llm.base import Usage
+from agent.safe_text import plain
 from agent.settings import Settings
 from agent.tui.errors import explain
 from agent.tui.screens.brief import BriefScreen
@@ -103,6 +105,18 @@ class PaperbriefApp(App[None]):
     def secrets(self) -> tuple[str, ...]:
         keys = (self.settings.openai_api_key, self.settings.embedding_api_key)
         return tuple(k.get_secret_value() for k in keys if k is not None)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification shows its text literally: messages quote titles, paths and server errors."""
+        super().notify(plain(message), title=plain(title), severity=severity, timeout=timeout, markup=False)
 
     # --- lifecycle -------------------------------------------------------------------
     def on_mount(self) -> None:

@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime
 from store.config import HttpConfig
 from store.errors import FetchError, SourceError
 from store.papers import Paper
+from store.scrub import server_message
 from store.sources.arxiv_atom import AtomPage, parse_atom
 from store.sources.http import PoliteClient, open_client, safe_url
 
@@ -165,8 +166,9 @@ def _get_page(http: PoliteClient, url: str, params: Mapping[str, object]) -> Ato
         message = arxiv_error_message(response.content)
         if message:
             raise FetchError(f"arXiv API error: {message}")
+        reason = server_message(response.content)
         raise FetchError(f"GET {safe_url(response.request.url)} answered HTTP "
-                         f"{response.status_code}")
+                         f"{response.status_code}" + (f": {reason}" if reason else ""))
     try:
         return parse_atom(response.content, source=SOURCE,
                           origin=f"GET {safe_url(response.request.url)}")

@@ -28,6 +28,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 from store.config import HttpConfig
 from store.deadline import Deadline, Watchdog
 from store.errors import FetchError
+from store.scrub import server_message
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,8 @@ def backoff_delay(attempt: int, base_s: float, cap_s: float, rng: random.Random)
 def describe_error(exc: BaseException, timeout_s: float | None = None) -> str:
     """One line saying what went wrong with a request, for people rather than debuggers."""
     if isinstance(exc, _RetryableStatus):
-        text = f"HTTP {exc.response.status_code}"
+        reason = server_message(exc.response.content)
+        text = f"HTTP {exc.response.status_code}" + (f": {reason}" if reason else "")
     elif isinstance(exc, httpx.TimeoutException):
         after = f" after {timeout_s:g} s" if timeout_s is not None else ""
         text = f"timed out{after} ({type(exc).__name__})"

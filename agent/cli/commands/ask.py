@@ -12,6 +12,7 @@ from rich.text import Text
 
 from agent.cli.commands.index import JsonFlag, SinceOpt, UntilOpt, open_index
 from agent.cli.console import UsageError, out, parse_window, print_json, print_warning, status
+from agent.safe_text import markdown_answer, plain, text
 
 if TYPE_CHECKING:  # the pipeline and the model load inside the command (see commands/__init__)
     from agent.ask.pipeline import AskOptions
@@ -65,7 +66,8 @@ def render_answer(answer: Answer) -> Group:
 
     from agent.types import run_footer
 
-    body: object = sentences_text(answer) if answer.sentences and not answer.abstained else Markdown(answer.text)
+    by_sentence = answer.sentences and not answer.abstained
+    body: object = sentences_text(answer) if by_sentence else Markdown(markdown_answer(answer.text))
     parts: list[object] = [body]
     if (line := support_line(answer)) is not None and not answer.abstained:
         parts.append(line)
@@ -75,15 +77,15 @@ def render_answer(answer: Answer) -> Group:
         table.add_column()
         shown = answer.citations or []
         for c in shown:
-            table.add_row(f"[{c.n}]", f"{c.title} · {c.date or ''} · {c.paper_id}")
+            table.add_row(Text(f"[{c.n}]"), text(f"{c.title} · {c.date or ''} · {c.paper_id}"))
         if answer.abstained and answer.retrieved:
             parts.append(Text("\nClosest papers found:", style="bold"))
             for h in answer.retrieved[:5]:
-                table.add_row("·", f"{h.title} · {h.date or ''} · {h.paper_id}")
+                table.add_row("·", text(f"{h.title} · {h.date or ''} · {h.paper_id}"))
         elif shown:
             parts.append(Text("\nSources:", style="bold"))
         parts.append(table)
-    footer = run_footer(answer.model, answer.mode, answer.usage, answer.cost_usd, answer.latency_ms)
+    footer = run_footer(plain(answer.model), answer.mode, answer.usage, answer.cost_usd, answer.latency_ms)
     parts.append(Text("\n" + footer, style="dim"))
     return Group(*parts)  # type: ignore[arg-type]
 
@@ -155,7 +157,7 @@ def _run(
             elif isinstance(event, Token):
                 streamed.append(event.text)
                 if view:
-                    view.update(Markdown("".join(streamed)))
+                    view.update(Markdown(markdown_answer("".join(streamed))))
             elif isinstance(event, Notice):
                 print_warning(event.message)
             elif isinstance(event, Done):

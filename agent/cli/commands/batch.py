@@ -21,6 +21,7 @@ from agent.batch.output import JsonlWriter, ResumePlan, apply_resume, plan_resum
 from agent.batch.stats import BatchStats, JobResult, exit_code, summary
 from agent.cli.commands.index import SinceOpt, UntilOpt, open_index
 from agent.cli.console import UsageError, err, make_progress, parse_window, print_error, print_warning
+from agent.safe_text import text
 
 _PLAIN_EVERY_S = 30.0  # progress lines when stderr is not a terminal
 
@@ -88,12 +89,12 @@ def _print_summary(data: dict[str, Any]) -> None:
     table.add_row("tokens (prompt + completion)", f"{tokens['prompt']:,} + {tokens['completion']:,}")
     table.add_row("cost", f"${data['cost_usd']:.4f}")
     table.add_row("time", f"{data['seconds']:.1f} s · {data['questions_per_min']:,.1f} q/min")
-    table.add_row("model · workers", f"{data['model']} · {data['concurrency']}")
+    table.add_row("model · workers", text(f"{data['model']} · {data['concurrency']}"))
     err.print(table)
     for item in data["errors"][:5]:
         print_error(f"{item['id']}: {item['error']}")
     if len(data["errors"]) > 5 or data["failed"] > len(data["errors"][:5]):
-        err.print(f'(all failures are in {data["output"]} with "status": "error"; --resume retries them)')
+        err.print(text(f'(all failures are in {data["output"]} with "status": "error"; --resume retries them)'))
 
 
 def _write_summary(path: Path, data: dict[str, Any]) -> None:

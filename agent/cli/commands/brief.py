@@ -20,6 +20,7 @@ from rich.progress import TaskID
 
 from agent.cli.commands.index import open_index
 from agent.cli.console import UsageError, err, make_progress, out, print_warning
+from agent.safe_text import plain
 
 if TYPE_CHECKING:  # the brief (scikit-learn, jinja2, the model) loads inside the command
     from agent.brief.render import BriefFormat
@@ -157,9 +158,9 @@ def brief(
         if kind == "md" and out.is_terminal:
             from rich.markdown import Markdown
 
-            out.print(Markdown(text))
+            out.print(Markdown(plain(text)))
         else:
-            sys.stdout.write(text)
+            sys.stdout.write(plain(text))
             sys.stdout.flush()
         return
     write_atomic(target, text)
@@ -167,6 +168,7 @@ def brief(
     err.print(
         f"Wrote the {kind} brief for {window.label}: {p.papers} papers in {p.themes} themes, "
         f"{p.llm_calls} LLM calls, {p.seconds:.1f} s → {target}",
+        markup=False,
         highlight=False,
         soft_wrap=True,
     )

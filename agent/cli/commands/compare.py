@@ -16,6 +16,7 @@ from rich.text import Text
 
 from agent.cli.commands.index import JsonFlag, open_index
 from agent.cli.console import UsageError, err, out, print_json, print_warning
+from agent.safe_text import markdown_answer, plain, text
 
 if TYPE_CHECKING:  # the pipeline and the model load inside the command (see commands/__init__)
     from agent.compare.pipeline import Comparison
@@ -37,17 +38,18 @@ def render_table(c: Comparison) -> Group:
     table = Table(show_lines=True, expand=True)
     table.add_column("", style="bold", max_width=14)
     for p in c.papers:
-        table.add_column(Text.assemble((f"[{p.n}] ", "bold cyan"), (p.title, "bold"), ("\n" + p.paper_id, "dim")))
+        header = Text.assemble((f"[{p.n}] ", "bold cyan"), text(p.title, "bold"), text("\n" + p.paper_id, "dim"))
+        table.add_column(header)
     for row in c.rows:
         cells = [
-            Text(cell.text, style="dim" if cell.mode == "not_stated" else "italic" if cell.mode == "extractive" else "")
+            text(cell.text, "dim" if cell.mode == "not_stated" else "italic" if cell.mode == "extractive" else "")
             for cell in row.cells
         ]
         table.add_row(row.label, *cells)
-    parts: list[object] = [table, Text("How they relate", style="bold"), Markdown(c.summary)]
+    parts: list[object] = [table, Text("How they relate", style="bold"), Markdown(markdown_answer(c.summary))]
     if c.summary_mode == "from_table":
         parts.append(Text("(built from the table; the model's summary did not pass the checks)", style="dim"))
-    footer = run_footer(c.model, c.strategy, c.usage, c.cost_usd, c.latency_ms)
+    footer = run_footer(plain(c.model), c.strategy, c.usage, c.cost_usd, c.latency_ms)
     footer += " · italics are quotes from the abstracts"
     parts.append(Text("\n" + footer, style="dim"))
     return Group(*parts)  # type: ignore[arg-type]
@@ -90,7 +92,7 @@ def compare_command(
     if chosen == "md":
         from agent.compare.render import comparison_markdown
 
-        out.print(comparison_markdown(comparison), markup=False, highlight=False, soft_wrap=True)
+        out.print(plain(comparison_markdown(comparison)), markup=False, highlight=False, soft_wrap=True, emoji=False)
     else:
         out.print(render_table(comparison))
 

@@ -19,9 +19,11 @@ from agent.cli.console import (
     parse_window,
     print_error,
     print_json,
+    print_warning,
     status,
 )
 from agent.cli.locking import NoWaitFlag, say_waiting
+from agent.safe_text import markup, text
 
 if TYPE_CHECKING:  # the store (bm25s, numpy, chunking) loads inside the commands that use it
     from store.index import Index
@@ -77,6 +79,8 @@ class IngestProgress:
 def print_report(report: IngestReport, total: int) -> None:
     for _, reason in report.skipped:
         print_error(reason)
+    for change in report.title_changes:
+        print_warning(change)
     if not report.changed and not report.skipped:
         err.print(
             f"Index unchanged: all {report.unchanged:,} papers were already up to date "
@@ -131,6 +135,8 @@ def ingest(
     if json_out:
         for _, reason in report.skipped:  # scripts read stdout; people still see why
             print_error(reason)
+        for change in report.title_changes:
+            print_warning(change)
         print_json({**report.to_json(), "papers_in_index": total})
     else:
         print_report(report, total)
@@ -150,7 +156,7 @@ def stats(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     table.add_column()
     for key, value in data.items():
         shown = ", ".join(f"{k} {v:,}" for k, v in value.items()) if isinstance(value, dict) else value
-        table.add_row(key.replace("_", " "), f"{shown:,}" if isinstance(shown, int) else str(shown or "–"))
+        table.add_row(key.replace("_", " "), text(f"{shown:,}" if isinstance(shown, int) else str(shown or "–")))
     out.print(table)
 
 
@@ -202,8 +208,8 @@ def papers_list(
         table.add_column("why")
     for p in papers:
         listed = ", ".join(d.strftime("%b %d") for d in p.listing_dates) or "–"
-        cells = [Text(p.id), Text(listed), Text(p.title), Text(str(p.upvotes) if p.upvotes is not None else "")]
-        table.add_row(*cells, *([Text(why.get(p.id, (0.0, ""))[1])] if for_me else []))
+        cells = [text(p.id), Text(listed), text(p.title), Text(str(p.upvotes) if p.upvotes is not None else "")]
+        table.add_row(*cells, *([text(why.get(p.id, (0.0, ""))[1])] if for_me else []))
     out.print(table)
 
 
@@ -237,20 +243,22 @@ def papers_show(
     if json_out:
         print_json(paper.to_json())
         return
-    out.print(f"[bold]{paper.title}[/]", markup=True)
-    out.print(f"[cyan]{paper.id}[/]  {paper.url or ''}", markup=True)
+    out.print(text(paper.title, "bold"))
+    out.print(Text.assemble(text(paper.id, "cyan"), "  ", text(paper.url or "")))
     if paper.authors:
-        out.print(", ".join(paper.authors))
+        out.print(text(", ".join(paper.authors)))
     meta = [f"published {paper.published}" if paper.published else ""]
     meta.append("listed " + ", ".join(d.isoformat() for d in paper.listing_dates))
     if paper.upvotes is not None:
         meta.append(f"{paper.upvotes} upvotes")
-    out.print(" · ".join(m for m in meta if m), style="dim")
+    out.print(text(" · ".join(m for m in meta if m), "dim"))
     if paper.keywords:
-        out.print("keywords: " + ", ".join(paper.keywords), style="dim")
+        out.print(text("keywords: " + ", ".join(paper.keywords), "dim"))
+    if paper.previous_titles:
+        out.print(text("also seen as: " + " · ".join(paper.previous_titles), "dim"))
     out.print()
-    out.print(paper.abstract)
-    out.print(f"\nsources: {', '.join(paper.sources)}", style="dim")
+    out.print(text(paper.abstract))
+    out.print(text(f"\nsources: {', '.join(paper.sources)}", "dim"))
 
 
 def search(
@@ -295,15 +303,11 @@ def search(
     table.add_column("score", justify="right")
     table.add_column("paper")
     for i, h in enumerate(hits, 1):
-        body = f"[bold]{_escape(h.title)}[/]\n[cyan]{h.paper_id}[/] · {h.date or ''}\n[dim]{_escape(h.snippet)}[/]"
+        body = (
+            f"[bold]{markup(h.title)}[/]\n[cyan]{markup(h.paper_id)}[/] · {h.date or ''}\n[dim]{markup(h.snippet)}[/]"
+        )
         table.add_row(str(i), f"{h.score:.3f}", body)
     out.print(table)
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
 
 
 def register(app: typer.Typer) -> None:

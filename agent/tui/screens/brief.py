@@ -25,6 +25,7 @@ from textual.worker import get_current_worker
 from agent.brief.types import Brief, BriefDone, BriefEvent, Progressed, Stage
 from agent.brief.weeks import Window, WindowError, parse_week, week_window
 from agent.llm.base import Usage
+from agent.safe_text import markdown_parser
 from agent.tui.base import app_of, pump
 from agent.tui.errors import explain
 from agent.tui.widgets.bars import NavBar, StatusBar
@@ -96,7 +97,7 @@ class BriefScreen(Screen[None]):
         yield ProgressBar(id="brief-progress", show_eta=False)
         yield Static("", id="brief-status", markup=False)
         with VerticalScroll(id="brief-body"):
-            yield Markdown(EMPTY, id="brief-view")
+            yield Markdown(EMPTY, id="brief-view", parser_factory=markdown_parser)
         yield StatusBar()
         yield Footer()
 

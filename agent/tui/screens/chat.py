@@ -26,6 +26,7 @@ from textual.worker import get_current_worker
 from agent.ask.pipeline import ask_events
 from agent.conversations import make_title
 from agent.llm.base import ChatMessage
+from agent.safe_text import plain
 from agent.tui.base import app_of, pump
 from agent.tui.errors import EMPTY_INDEX_HINT, explain
 from agent.tui.slash import COMMANDS, Slash, SlashError, parse
@@ -135,7 +136,7 @@ class ChatScreen(Screen[None]):
         """Limit the next questions to these papers (from Papers → a); Ctrl+X lifts the limit."""
         self.scope = list(paper_ids)
         papers = app_of(self).session.catalog.get_many(self.scope)
-        titles = "; ".join(papers[pid].title if pid in papers else pid for pid in self.scope)
+        titles = plain("; ".join(papers[pid].title if pid in papers else pid for pid in self.scope))
         chip = self.query_one("#scope", Static)
         chip.update(f"Asking about {len(self.scope)} paper{'s' if len(self.scope) != 1 else ''} only: {titles}"
                     "   (Ctrl+X: all papers)")

@@ -23,6 +23,8 @@ from textual.worker import get_current_worker
 
 from agent.compare.pipeline import ASPECTS, CellFilled, Compared, CompareEvent, Comparison, Selected
 from agent.compare.render import comparison_markdown
+from agent.safe_text import markdown_answer, markdown_parser
+from agent.safe_text import text as safe_text
 from agent.tui.base import app_of, pump
 from agent.tui.errors import explain
 from agent.tui.widgets.bars import StatusBar
@@ -37,8 +39,8 @@ def cell_text(text: str, mode: str) -> Text:
     if mode == "not_stated":
         return Text("not stated", style="dim italic")
     if mode == "extractive":  # already a verbatim quote (in quotation marks): italics mark it as such
-        return Text(text, style="italic")
-    return Text(text)
+        return safe_text(text, "italic")
+    return safe_text(text)
 
 
 class CompareScreen(Screen[None]):
@@ -74,7 +76,7 @@ class CompareScreen(Screen[None]):
             yield Static("Finding the papers…", id="compare-status", markup=False)
             table: DataTable[object] = DataTable(id="compare-table", cursor_type="cell", show_cursor=True)
             yield table
-            yield Markdown("", id="compare-summary")
+            yield Markdown("", id="compare-summary", parser_factory=markdown_parser)
             yield Static("", id="compare-meta", classes="answer-meta", markup=False)
         yield StatusBar()
         yield Footer()
@@ -124,7 +126,7 @@ class CompareScreen(Screen[None]):
         self._columns = [p.paper_id for p in event.papers]
         for p in event.papers:
             title = p.title if len(p.title) <= room - 4 else p.title[: room - 5] + "…"
-            table.add_column(Text(f"[{p.n}] {title}", style="bold"), key=p.paper_id, width=room)
+            table.add_column(safe_text(f"[{p.n}] {title}", "bold"), key=p.paper_id, width=room)
         self._rows({a.key: [Text("…", style="dim") for _ in event.papers] for a in ASPECTS})
         table.display = True
 
@@ -152,7 +154,9 @@ class CompareScreen(Screen[None]):
         self.query_one("#compare-status", Static).update("⚠ " + "; ".join(warnings[:2]) + more if warnings else "")
         note = "\n\n_(built from the table: the model's summary did not pass the checks)_"
         await self.query_one("#compare-summary", Markdown).update(
-            "### How they relate\n\n" + comparison.summary + (note if comparison.summary_mode == "from_table" else "")
+            "### How they relate\n\n"
+            + markdown_answer(comparison.summary)
+            + (note if comparison.summary_mode == "from_table" else "")
         )
         c = comparison
         meta = run_footer(c.model, c.strategy, c.usage, c.cost_usd, c.latency_ms if app_of(self).show_latency else None)

@@ -15,11 +15,12 @@ from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from agent.conversations import Conversation
+from agent.safe_text import text as safe_text
 from agent.tui.base import app_of
 
 
 def _label(conv: Conversation, current: bool) -> Text:
-    text = Text.assemble(("● " if current else "  ", "bold"), conv.title)
+    text = Text.assemble(("● " if current else "  ", "bold"), safe_text(conv.title))
     turns = f"{conv.turns} question{'s' if conv.turns != 1 else ''}"
     text.append(f"  {turns} · {conv.updated.astimezone():%Y-%m-%d %H:%M}", style="dim")
     return text

@@ -14,6 +14,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Markdown, Static
 
+from agent.safe_text import plain
 from agent.tui.slash import help_markdown
 
 KEYS = """\
@@ -61,9 +62,9 @@ class PromptScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog prompt-dialog"):
-            yield Static(self.title_text, classes="dialog-title")
+            yield Static(plain(self.title_text), classes="dialog-title", markup=False)
             yield Input(value=self.value, placeholder=self.placeholder)
-            yield Static(self.hint, classes="dialog-hint")
+            yield Static(plain(self.hint), classes="dialog-hint", markup=False)
         yield Footer()
 
     @on(Input.Submitted)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -10,15 +11,18 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Markdown, Static
 
+from agent.safe_text import markdown_literal, markdown_parser
 from store.papers import Paper
+
+_PLAIN_URL = re.compile(r"https?://[^\s<>\\`\x00-\x1f\x7f-\x9f]+")
 
 
 def paper_markdown(paper: Paper) -> str:
     """The paper as Markdown; shared with exports so a paper reads the same everywhere."""
-    lines = [f"# {paper.title}", ""]
+    lines = [f"# {markdown_literal(paper.title)}", ""]
     if paper.authors:
-        lines += [", ".join(paper.authors), ""]
-    facts = [f"**{paper.id}**"]
+        lines += [markdown_literal(", ".join(paper.authors)), ""]
+    facts = [f"**{markdown_literal(paper.id)}**"]
     if paper.published:
         facts.append(f"published {paper.published.isoformat()}")
     if paper.listing_dates:
@@ -27,10 +31,11 @@ def paper_markdown(paper: Paper) -> str:
         facts.append(f"▲ {paper.upvotes}")
     lines += [" · ".join(facts), ""]
     if paper.url:
-        lines += [f"<{paper.url}>", ""]
+        safe_url = _PLAIN_URL.fullmatch(paper.url)
+        lines += [f"<{paper.url}>" if safe_url else markdown_literal(paper.url), ""]
     if paper.keywords:
-        lines += ["_" + ", ".join(paper.keywords) + "_", ""]
-    lines += ["---", "", paper.abstract or "_No abstract._"]
+        lines += ["_" + markdown_literal(", ".join(paper.keywords)) + "_", ""]
+    lines += ["---", "", markdown_literal(paper.abstract) if paper.abstract else "_No abstract._"]
     return "\n".join(lines)
 
 
@@ -49,7 +54,9 @@ class PaperScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog paper-dialog"):
-            yield Markdown(paper_markdown(self.paper), open_links=False, id="paper-body")
+            yield Markdown(
+                paper_markdown(self.paper), open_links=False, id="paper-body", parser_factory=markdown_parser
+            )
             yield Static("Esc close · o open link · y copy citation", classes="dialog-hint")
         yield Footer()
 

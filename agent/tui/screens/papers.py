@@ -18,6 +18,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Select, Static
 
+from agent.safe_text import text
 from agent.tui.base import app_of
 from agent.tui.errors import EMPTY_INDEX_HINT, explain
 from agent.tui.widgets.bars import NavBar, StatusBar
@@ -230,7 +231,7 @@ class PapersScreen(Screen[None]):
         listed = paper.display_date.isoformat() if paper.display_date else "–"
         authors = ", ".join(paper.authors[:2]) + (" …" if len(paper.authors) > 2 else "")
         upvotes = str(paper.upvotes) if paper.upvotes is not None else ""
-        return (mark, listed, paper.title, authors, upvotes)
+        return (mark, listed, text(paper.title), text(authors), upvotes)
 
     def _summarise(self) -> None:
         table = self.query_one("#papers-table", DataTable)

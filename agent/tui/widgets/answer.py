@@ -28,9 +28,13 @@ from textual.widgets.option_list import Option
 
 from agent.conversations import answer_meta
 from agent.llm.base import Usage
+from agent.safe_text import markdown_answer, markdown_parser, plain
+from agent.safe_text import text as safe_text
 from agent.types import Answer, run_footer
 
 _CITE = re.compile(r"\[(\d{1,3})\]")
+# While streaming, a URL may arrive split over fragments: every colon is escaped so no part becomes a link.
+_UNLINKED_COLON = re.compile(r"(?<!\\):")
 MARKS = {"supported": ("✓", "green"), "weak": ("~", "yellow"), "unsupported": ("✗", "bold red")}
 
 
@@ -87,7 +91,7 @@ class QuestionView(Static):
     """The user's question, as a right-hand speech bubble."""
 
     def __init__(self, question: str, scope: str | None = None) -> None:
-        text = Text(question)
+        text = safe_text(question)
         if scope:
             text.append(f"\n{scope}", style="dim italic")
         super().__init__(text, classes="question")
@@ -117,7 +121,7 @@ class AnswerView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("Searching the papers…", classes="answer-status", markup=False)
-        yield Markdown("", open_links=False, classes="answer-body")
+        yield Markdown("", open_links=False, classes="answer-body", parser_factory=markdown_parser)
         yield SentenceList(classes="answer-sentences")
         yield Static("", classes="answer-support", markup=False)
         yield Static("", classes="answer-sources-title", markup=False)
@@ -143,7 +147,7 @@ class AnswerView(Vertical):
             self.set_status("")
             self._stream = Markdown.get_stream(self.body)
         self.streamed.append(fragment)
-        await self._stream.write(fragment)
+        await self._stream.write(_UNLINKED_COLON.sub(r"\:", markdown_answer(fragment)))
 
     async def _stop_stream(self) -> None:
         if self._stream is not None:
@@ -164,7 +168,7 @@ class AnswerView(Vertical):
         await self._stop_stream()
         self.text, self.meta = text, meta
         self.set_status("")
-        await self.body.update(link_citations(text))
+        await self.body.update(link_citations(markdown_answer(text)))
         self._show_sentences([] if meta.get("abstained") else list(meta.get("sentences") or []))
         self._by_n = {int(s["n"]): str(s["paper_id"]) for s in meta.get("sources", [])}
         cited = [s for s in meta.get("sources", []) if s.get("cited")]
@@ -250,7 +254,7 @@ class AnswerView(Vertical):
 
 
 def _source_label(marker: str, source: dict[str, Any]) -> Text:
-    text = Text.assemble((f"{marker} ", "bold"), str(source["title"]))
+    text = Text.assemble((f"{marker} ", "bold"), safe_text(source["title"]))
     details = " · ".join(str(v) for v in (source.get("date"), source.get("paper_id")) if v)
-    text.append(f"  {details}", style="dim")
+    text.append(plain(f"  {details}"), style="dim")
     return text
