@@ -131,7 +131,7 @@ def test_generated_answer_with_an_invented_link_falls_back_to_quotes(index_dir: 
     server.push(Reply(text="The draft model method is at https://github.com/apple/axlearn/docs/research/mmau [1]."))
     answer = _ask(index_dir, server, "gpt-test")
     assert answer.mode == "extractive" and "github.com" not in answer.text
-    assert any("link not in any source" in w for w in answer.warnings)
+    assert any("is in no source" in w for w in answer.warnings)
     assert answer.sentences and all(s.mode == "extractive" and s.quote for s in answer.sentences)
 
 

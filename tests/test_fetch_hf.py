@@ -92,7 +92,7 @@ def test_a_day_down_for_good_raises_after_the_days_before_it(server, recorded):
             fetched.append(day)
     assert fetched == [FRIDAY_2024]  # the generator handed over day 1 before day 2 failed
     assert str(info.value) == (f"GET {server.url}{PATH}?date=2024-10-27 "
-                               "failed after 2 attempts: HTTP 503")
+                               "failed after 2 attempts: HTTP 503: scripted 503")
     assert [r.params["date"] for r in server.requests] == ["2024-10-25", "2024-10-27",
                                                            "2024-10-27"]
 

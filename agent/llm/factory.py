@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.llm.base import LLM, LLMError
-from agent.llm.local import DEFAULT_LOCAL_CONTEXT, LocalLLM, cpu_threads, default_gguf
+from agent.llm.local import DEFAULT_LOCAL_CONTEXT, LocalLLM, check_gguf, cpu_threads, default_gguf
 from agent.llm.registry import chosen_gguf
 from agent.llm.retry import RetryPolicy
 from agent.settings import Settings
@@ -87,6 +87,7 @@ def local_llm(settings: Settings, gguf: Path | None) -> LLM:
     from agent.llm.service.provider import ServiceLLM
 
     path = (gguf.expanduser() if gguf else default_gguf()).resolve()
+    check_gguf(path)  # a missing or non-GGUF file is one clear line now, not a dead service later
     spec = ServiceSpec(
         model=path,
         data_dir=settings.data_dir,

@@ -39,7 +39,8 @@ def sentences_text(answer: Answer) -> Text:
     for s in answer.sentences:
         if quoted:
             text.append("- ")
-        text.append(f"“{s.text}”" if s.mode == "extractive" else s.text)
+        words = plain(s.text)  # bidi and invisible characters never reach the terminal
+        text.append(f"“{words}”" if s.mode == "extractive" else words)
         text.append("".join(f" [{n}]" for n in s.citations), style="bold cyan")
         if s.support is not None:
             glyph, style = MARKS[s.support.verdict]

@@ -43,7 +43,7 @@ def sentence_label(sentence: dict[str, Any]) -> Text:
     verdict = (sentence.get("support") or {}).get("verdict")
     glyph, style = MARKS.get(str(verdict), ("·", "dim"))
     text = Text(f"{glyph} ", style=style)
-    body = str(sentence.get("text", ""))
+    body = plain(sentence.get("text", ""))
     text.append(f"“{body}”" if sentence.get("mode") == "extractive" else body)
     text.append("".join(f" [{n}]" for n in sentence.get("citations", [])), style="bold")
     return text
@@ -60,7 +60,7 @@ def support_detail(sentence: dict[str, Any]) -> Text:
     text.append(f", {sentence.get('mode', '?')}) ", style="dim")
     source = support.get("source")
     text.append(f"closest source sentence{f' [{source}]' if source else ''}: ", style="dim")
-    text.append(f"“{support.get('source_sentence', '')}”")
+    text.append(f"“{plain(support.get('source_sentence', ''))}”")
     return text
 
 
