@@ -8,21 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli.app import main
 from store.chunking import chunk_paper
 from store.papers import Paper
+from tests.support.cli import run
 from tests.support.loopback import LoopbackServer, Reply
 from tests.support.papers_fixture import PAPERS, write_jsonl
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_ingest_search_papers_stats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,28 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli.app import main
 from agent.doctor import cpu, endpoints, index, model
 from agent.doctor.result import ok
 from agent.doctor.runner import Check, run_one
 from agent.llm.base import LLMError
 from agent.settings import load_settings
 from agent.tui.errors import explain
+from tests.support.cli import run
 from tests.support.loopback import LoopbackServer, Reply
 from tests.test_crash_and_server import chroma_server  # noqa: F401  (the real `chroma run` fixture)
 
 NAMES = ["python", "cpu features", "model file", "probe generation", "model service", "embedder", "chroma",
          "data dir", "endpoint", "tiktoken file"]
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def _free_port() -> int:

@@ -9,21 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent.cli.app import main
 from store.config import StoreConfig
 from store.index import Index
 from store.retrieve import search
+from tests.support.cli import run
 from tests.support.papers_fixture import PAPERS, write_jsonl
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_check_finds_and_repair_fixes_missing_orphan_and_stale(

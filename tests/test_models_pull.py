@@ -11,28 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli.app import main
 from agent.llm import hub, registry
 from agent.llm.factory import make_llm
 from agent.llm.local import default_gguf
 from agent.settings import load_settings
 from tests.conftest import REPO
+from tests.support.cli import run
 from tests.support.hub_server import FakeHub
 
 REPO_ID = "test-org/Tiny-GGUF"
 FILE = "tiny-q4_k_m.gguf"
 #: A GGUF header then pseudo-random bytes: enough to check magic, size and sha256.
 CONTENT = b"GGUF" + bytes((i * 7919 + 13) % 251 for i in range(300_000))
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def models_dir(tmp_path: Path) -> Path:

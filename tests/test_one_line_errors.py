@@ -12,20 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli.app import main
 from store.config import StoreConfig
+from tests.support.cli import run
 from tests.support.loopback import LoopbackServer, Reply
 from tests.support.papers_fixture import write_jsonl
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(

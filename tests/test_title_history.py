@@ -11,23 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli.app import main
 from store.papers import Paper, merge_papers
+from tests.support.cli import run
 from tests.support.papers_fixture import PAPERS, write_jsonl
 
 FIRST = {**PAPERS[1]}
 SECOND = {**PAPERS[1], "title": "Draft Models Make Decoding Faster", "abstract": "A different abstract.",
           "date": "2025-03-14"}
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_a_new_title_for_a_known_id_warns_once_and_keeps_both(
