@@ -29,6 +29,7 @@ def test_the_in_process_model_is_an_option_not_the_default() -> None:
 
 
 def test_the_gguf_setting_overrides_the_default_file(tmp_path: Path) -> None:
+    (tmp_path / "qwen2.5-7b-instruct-q4_k_m.gguf").write_bytes(b"GGUF")  # checked before a service starts
     llm = make_llm(load_settings(gguf=tmp_path / "qwen2.5-7b-instruct-q4_k_m.gguf"))
     assert isinstance(llm, ServiceLLM) and llm.name == "qwen2.5-7b-instruct-q4_k_m"
     assert llm.path == (tmp_path / "qwen2.5-7b-instruct-q4_k_m.gguf").resolve()
