@@ -195,3 +195,17 @@ def test_unusable_settings_are_a_failed_check_not_a_crash(
     assert code == 1 and list(checks) == ["python", "cpu features", "settings", "tiktoken file"]
     assert checks["settings"]["status"] == "fail" and "PAPERBRIEF_CHUNK_SIZE" in checks["settings"]["detail"]
     assert checks["python"]["status"] == "ok"
+
+
+def test_service_check_names_the_last_crash_and_its_fix(tmp_path: Path) -> None:
+    import signal
+
+    from agent.doctor.model import check_service
+    from agent.llm.service.state import ServicePaths, record_exit
+
+    paths = ServicePaths(tmp_path)
+    paths.ensure()
+    assert check_service(tmp_path).status == "ok"  # never crashed: starts on demand
+    record_exit(paths, pid=4242, model="m.gguf", returncode=-signal.SIGILL)
+    result = check_service(tmp_path)
+    assert result.status == "warn" and "make rebuild-llm" in result.fix

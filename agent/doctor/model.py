@@ -19,12 +19,11 @@ import httpx
 from agent.doctor.cpu import REBUILD, signal_name
 from agent.doctor.result import Result, fail, ok, warn
 from agent.llm import registry
-from store.paths import Paths
+from agent.llm.service.state import ServicePaths, cause_and_fix, pid_alive, read_exit
 
 _MAGIC = b"GGUF"
 #: Below this a "GGUF" is a stub or a failed download, not a model.
 _MIN_SIZE = 1_000_000
-SERVICE_FILE = "model.json"  # under Paths.service_dir, written by the model service
 
 
 def _gguf_problem(path: Path) -> str | None:
@@ -100,22 +99,15 @@ def check_probe(data_dir: Path, configured: Path | None, timeout_s: float) -> Re
               f"{timing['generate_s']:.1f} s ({rate:.1f} tok/s)")
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
-
-
 def check_service(data_dir: Path, timeout_s: float = 2.0) -> Result:
     name = "model service"
-    path = Paths(data_dir).service_dir / SERVICE_FILE
+    path = ServicePaths(data_dir).state
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
+        last = read_exit(ServicePaths(data_dir))
+        if last is not None:  # the last model process crashed or hung: say how, and the fix
+            return warn(name, f"not running; last exit at {last.at}", cause_and_fix(last))
         return ok(name, "not running; starts on demand")
     except (OSError, ValueError) as exc:
         return warn(name, f"{path} is unreadable ({exc})", f"delete {path}; the service rewrites it on start")
@@ -123,7 +115,7 @@ def check_service(data_dir: Path, timeout_s: float = 2.0) -> Result:
         pid, host, port = int(info["pid"]), str(info.get("host") or "127.0.0.1"), int(info["port"])
     except (KeyError, TypeError, ValueError):
         return warn(name, f"{path} lacks pid/host/port", f"delete {path}; the service rewrites it on start")
-    if not _pid_alive(pid):
+    if not pid_alive(pid):
         return warn(name, f"stale {path.name}: pid {pid} is gone",
                     f"nothing to do (it restarts on demand); or delete {path}")
     url = f"http://{host}:{port}/v1/models"

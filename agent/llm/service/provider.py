@@ -39,7 +39,10 @@ class ServiceLLM(OpenAICompatLLM):
         super().__init__(
             spec.model.stem,
             base_url="http://127.0.0.1:1/v1",  # replaced once the service is found
+            # the parent's overall deadline is the local timeout; the first token may wait as long,
+            # since a request queues behind other processes' calls in the one model process
             timeout_s=deadline_s,
+            first_token_s=deadline_s,
             policy=RetryPolicy(attempts=1),
             context_window=spec.n_ctx,
         )
@@ -79,11 +82,8 @@ class ServiceLLM(OpenAICompatLLM):
         state = self._connect()
         started = time.monotonic()
         events = super().stream(messages, max_tokens=max_tokens, temperature=temperature, stop=stop, prompt=prompt)
-        try:
-            for event in events:
-                if time.monotonic() - started > self.deadline_s:
-                    raise LLMError(f"{self.describe}: no complete answer within {self.deadline_s:g}s")
-                yield event
+        try:  # the overall deadline is the parent's (timeout_s = deadline_s), watchdog included
+            yield from events
         except LLMError as exc:
             raise self._diagnose(state, exc, time.monotonic() - started) from None
         finally:
