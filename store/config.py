@@ -62,6 +62,9 @@ class HttpConfig:
     max_backoff_s: float = 60.0
     min_interval_s: float = 3.0
     user_agent: str = "paperbrief/0.1 (+https://github.com/paperbrief)"
+    #: Level of the per-retry log lines: a caller that reports the final failure itself (the
+    #: brief's fetch-if-empty) lowers it to INFO, so they show only with --verbose.
+    retry_log_level: int = 30  # logging.WARNING
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Generator
+from dataclasses import replace
 from datetime import date
 
 from agent.brief.types import BriefEvent, Progressed, Stage
@@ -43,19 +44,16 @@ def fetch_window(
     found: list[Paper] = []
     errors: list[str] = []
     yield Stage("fetch", "Fetching from Hugging Face", len(days))
-    http_log = logging.getLogger("store.sources.http")
-    level = http_log.level
-    if not http_log.isEnabledFor(logging.INFO):
-        http_log.setLevel(logging.ERROR)
+    # offline is an expected answer here, said in one line at the end: the per-retry lines would
+    # only repeat it, so they go out at INFO (shown with --verbose)
+    config = replace(index.config.http, retry_log_level=logging.INFO)
     try:
-        for _day, papers in fetch_hf_days(index.config.http, days):
+        for _day, papers in fetch_hf_days(config, days):
             found.extend(papers)
             yield Progressed("fetch", 1, f"{len(found):,} papers")
     except (FetchError, SourceError) as exc:
         reason = " ".join(str(exc).split())
         errors.append(reason if len(reason) <= 120 else reason[:119] + "…")
-    finally:
-        http_log.setLevel(level)
     if found:
         yield Stage("ingest", "Indexing fetched papers", len(found))
         # the same ingest service (and writer lock) as `paperbrief ingest`: cron + a manual ingest

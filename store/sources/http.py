@@ -289,9 +289,9 @@ class PoliteClient:
     def _log_retry(self, where: str, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         delay = state.next_action.sleep if state.next_action else 0.0
-        log.warning("%s: attempt %d of %d failed (%s); retrying in %.2f s", where,
-                    state.attempt_number, self.config.retries,
-                    describe_error(exc, self.config.timeout_s) if exc else "unknown", delay)
+        log.log(self.config.retry_log_level, "%s: attempt %d of %d failed (%s); retrying in %.2f s", where,
+                state.attempt_number, self.config.retries,
+                describe_error(exc, self.config.timeout_s) if exc else "unknown", delay)
 
 
 @contextmanager
