@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 #: Greedy decoding as the in-process model does it: llama.cpp's server defaults to a
 #: repeat penalty of 1.1, ``Llama.create_chat_completion`` to 1.0.
 _SAMPLING = {"repeat_penalty": 1.0}
+#: How long a failed call waits for the model process to finish dying before naming the cause: a
+#: process killed by SIGILL or SIGSEGV may take seconds to go (a core handler, a loaded machine);
+#: 3 s was seen to be too short once on a busy 2-core machine. SIGKILL and a hang are not delayed.
+_DYING_S = 8.0
 
 
 class ServiceLLM(OpenAICompatLLM):
@@ -94,7 +98,7 @@ class ServiceLLM(OpenAICompatLLM):
     def _diagnose(self, state: ServiceState, exc: LLMError, elapsed: float) -> ModelProcessError:
         """Name what happened to the process behind a failed call."""
         paths = self.spec.paths
-        end = time.monotonic() + 3.0
+        end = time.monotonic() + _DYING_S
         while pid_alive(state.pid) and time.monotonic() < end and not _timed_out(elapsed, self.deadline_s):
             time.sleep(0.02)  # a dying process may still hold its port for a moment
         if not pid_alive(state.pid):
