@@ -22,12 +22,15 @@ packages never show text and never import it.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
 from rich.markup import escape
 from rich.text import Text
 
 from store.text import display_text
+
+if TYPE_CHECKING:  # markdown-it loads only where Markdown is parsed (the TUI): the CLI starts faster
+    from markdown_it import MarkdownIt
 
 __all__ = ["markdown_answer", "markdown_literal", "markdown_parser", "markup", "plain", "text"]
 
@@ -73,6 +76,8 @@ def markdown_parser() -> MarkdownIt:
     Links in untrusted text are escaped by the functions above; bare ``https://...`` or
     ``www.`` text would otherwise be turned into links by the parser itself.
     """
+    from markdown_it import MarkdownIt
+
     return MarkdownIt("gfm-like", {"linkify": False})
 
 

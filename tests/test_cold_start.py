@@ -17,6 +17,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 HEAVY = ("openai", "chromadb", "onnxruntime", "tokenizers", "textual", "sklearn", "langchain_core", "llama_cpp")
+#: Not heavy alone, but together about 0.3 s that ``--help`` never needs: the settings (read when a
+#: command runs), the HTTP client (a download), Markdown and Pygments (rich help on a terminal only).
+HELP_NEVER = ("pydantic_settings", "httpx", "markdown_it", "pygments", "filelock")
 
 _PROBE = """
 import contextlib, io, json, sys
@@ -49,6 +52,7 @@ def test_help_imports_no_heavy_library(args: list[str], tmp_path: Path) -> None:
     loaded = _loaded(args, tmp_path)
     assert "agent" in loaded and "typer" in loaded  # the probe really ran the CLI
     assert not loaded & set(HEAVY), f"`paperbrief {' '.join(args)}` imported {sorted(loaded & set(HEAVY))}"
+    assert not loaded & set(HELP_NEVER), f"`paperbrief {' '.join(args)}` imported {sorted(loaded & set(HELP_NEVER))}"
 
 
 def test_papers_list_touches_only_the_catalog(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from agent.llm import LLMError, LocalLLM, OpenAICompatLLM, make_llm
-from agent.llm.local import DEFAULT_GGUF_NAME
+from agent.llm.registry import DEFAULT_GGUF_NAME
 from agent.llm.service.provider import ServiceLLM
 from agent.settings import load_settings
 from tests.support.openai_server import OpenAIServer

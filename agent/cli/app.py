@@ -94,6 +94,9 @@ def main(argv: list[str] | None = None) -> None:
     _debug[0] = False  # set again by the root callback when --debug is given
     if not args:
         args = ["tui"] if is_interactive() else ["--help"]
+    # Boxed, coloured help is for people at a terminal; piped into grep, less or a script it is
+    # plain click text, which also skips loading rich's Markdown and Pygments (~0.2 s of start-up).
+    app.rich_markup_mode = "rich" if sys.stdout.isatty() else None
     try:
         # standalone mode: click (vendored inside typer) prints its own usage errors with
         # exit code 2 and turns typer.Exit into sys.exit; our domain errors propagate here.

@@ -11,23 +11,17 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.text import Text
 
 from agent import dates
 from agent.errors import UserError
 from agent.safe_text import plain
+
+if TYPE_CHECKING:  # rich.progress loads when a bar is drawn, not for --help
+    from rich.progress import Progress
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
@@ -67,6 +61,17 @@ def print_json(data: object) -> None:
 
 def make_progress(*, transient: bool = False, disable: bool = False) -> Progress:
     """A progress bar with counts, rate and time: what long work shows people."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     return Progress(
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),

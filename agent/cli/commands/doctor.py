@@ -14,10 +14,10 @@ from rich.text import Text
 
 from agent.cli.console import err, out, print_json
 from agent.cli.context import state
-from agent.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from agent.doctor.result import Result
+    from agent.settings import Settings
 
 #: Seconds the probe generation may take (agent.doctor.plan.PROBE_TIMEOUT_S; kept here so that
 #: --help loads none of the checks).
@@ -43,6 +43,7 @@ def doctor(
     """Check Python, the llama.cpp build, the model, the service, the index and the endpoints."""
     from agent.doctor.plan import build_checks
     from agent.doctor.runner import run_all
+    from agent.settings import SettingsError
 
     settings: Settings | None = None
     problem = ""

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import TaskID
 from rich.table import Table
 from rich.text import Text
 
@@ -26,6 +25,8 @@ from agent.cli.locking import NoWaitFlag, say_waiting
 from agent.safe_text import markup, text
 
 if TYPE_CHECKING:  # the store (bm25s, numpy, chunking) loads inside the commands that use it
+    from rich.progress import TaskID
+
     from store.index import Index
     from store.ingest import IngestReport, Progress
     from store.papers import Paper

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import TaskID
 from rich.table import Table
 
 from agent.cli.commands.backfill import index_app
@@ -15,6 +14,8 @@ from agent.cli.locking import NoWaitFlag, writing
 from agent.errors import ServiceError
 
 if TYPE_CHECKING:  # bm25s and numpy load inside the command (see commands/__init__)
+    from rich.progress import TaskID
+
     from store.check import IndexCheck
 
 

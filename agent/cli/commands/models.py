@@ -25,7 +25,7 @@ from rich.text import Text
 
 from agent.cli.console import err, out, print_json
 from agent.cli.context import state
-from agent.llm import hub, registry
+from agent.llm import registry
 
 models_app = typer.Typer(help="Local models: list, pull from the Hugging Face Hub, choose the default.",
                          no_args_is_help=True)
@@ -77,6 +77,8 @@ def pull_cmd(
     if target.is_file():
         err.print(Text(f"{filename} is already pulled ({target})."))
     else:
+        from agent.llm import hub  # httpx loads only for a pull
+
         endpoint = os.environ.get("HF_ENDPOINT") or hub.DEFAULT_ENDPOINT
         bar = Progress(
             TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
