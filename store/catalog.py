@@ -249,6 +249,28 @@ class Catalog:
         total = self.count_chunks()
         return total - self.count_pending(), total  # pending rows come from a small partial index
 
+    def dense_key(self) -> tuple[int, int]:
+        """(generation, embedded chunks): it moves whenever the set of embedded chunks changes.
+
+        Writing papers bumps the generation; marking vectors written raises the count; nothing
+        else changes which chunks have vectors. The dense snapshot is keyed by it.
+        """
+        with self.snapshot() as db:
+            row = db.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+            total = int(db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+            pending = int(db.execute("SELECT COUNT(*) FROM chunks WHERE embedded = 0").fetchone()[0])
+        return (int(row[0]) if row else 0, total - pending)
+
+    def embedded_chunks(self) -> tuple[tuple[int, int], list[tuple[str, str, int]]]:
+        """:meth:`dense_key` and the embedded chunks (id, paper id, added), read as one state."""
+        with self.snapshot() as db:
+            row = db.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+            rows = [
+                (r[0], r[1], int(r[2]))
+                for r in db.execute("SELECT id, paper_id, added FROM chunks WHERE embedded = 1 ORDER BY id")
+            ]
+        return (int(row[0]) if row else 0, len(rows)), rows
+
     def pending_chunks(self, limit: int) -> list[tuple[str, str, int, str]]:
         """Up to ``limit`` chunks still without a vector: (chunk id, paper id, seq, text)."""
         rows = self._db.execute(

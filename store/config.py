@@ -47,6 +47,9 @@ class RetrievalConfig:
     dense_weight: float = 0.45
     rrf_k: int = 60
     candidates: int = 100
+    #: Dense search over the memory-mapped snapshot of the vectors (exact, no chromadb import);
+    #: False asks Chroma's HNSW graph, which benchmarks/bench_scale.py measures beside it.
+    dense_snapshot: bool = True
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,10 @@ class StoreConfig:
     @property
     def bm25_dir(self) -> Path:
         return self.paths.bm25_dir
+
+    @property
+    def dense_dir(self) -> Path:
+        return self.paths.dense_dir
 
     @property
     def cache_dir(self) -> Path:

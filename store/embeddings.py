@@ -1,8 +1,10 @@
 """Dense vectors for chunks and queries: local int8 MiniLM, or any OpenAI-compatible API.
 
-Both kinds are LangChain ``Embeddings`` (so Chroma and retrievers take them as they are)
-and both have ``embed(texts) -> np.ndarray``, the fast path the index uses: one float32
-matrix instead of a list of Python float lists per chunk.
+Both kinds have LangChain's ``embed_documents``/``embed_query`` and ``embed(texts) ->
+np.ndarray``, the fast path the index uses: one float32 matrix instead of a list of Python
+float lists per chunk. They duck-type LangChain's interface rather than subclass it, since
+importing ``langchain_core`` would cost every search process a quarter of a second;
+:func:`as_langchain` wraps one as a real ``Embeddings`` for LangChain's stores and retrievers.
 """
 
 from __future__ import annotations
@@ -12,14 +14,16 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
 from store.config import EmbeddingConfig
 from store.errors import ServiceError, StoreError
 from store.scrub import server_message
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
 
 #: Called after each batch with the number of texts embedded so far (for a progress bar).
 BatchCallback = Callable[[int], None]
@@ -32,6 +36,9 @@ _MAX_POSITIONS = 512
 #: Texts tokenized and length-sorted at a time: enough to group similar lengths, while
 #: the token lists (Python ints, about 9 kB a text) stay small for a 100k-chunk ingest.
 _SORT_WINDOW = 4096
+#: Calls of at most this many texts (a query, a batch's few questions) may use the quick-to-build
+#: unoptimised session; see ``LocalOnnxEmbeddings._load``.
+_LIGHT_TEXTS = 8
 #: Retries for the OpenAI-compatible client (it backs off between them itself).
 OPENAI_MAX_RETRIES = 3
 OPENAI_TIMEOUT_S = 60.0
@@ -113,7 +120,7 @@ def mean_pool_normalize(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return (pooled / norms).astype(np.float32, copy=False)
 
 
-class LocalOnnxEmbeddings(Embeddings):
+class LocalOnnxEmbeddings:
     """all-MiniLM-L6-v2 (int8 ONNX, 384 dims) in-process on onnxruntime; no torch, no network.
 
     Texts are tokenized once, sorted by token count and batched, so each batch is
@@ -146,6 +153,7 @@ class LocalOnnxEmbeddings(Embeddings):
         self._tokenizer_path = tokenizer_path
         self._lock = threading.Lock()
         self._session: Any = None
+        self._light: Any = None  # unoptimised session for a few texts (a query), see _load
         self._tokenizer: Any = None
         self._output_name = ""
         self._wants_token_types = False
@@ -168,22 +176,34 @@ class LocalOnnxEmbeddings(Embeddings):
 
     # -- loading ------------------------------------------------------------------
 
-    def _load(self) -> None:
-        """Build the tokenizer and the session once, even with several threads asking."""
-        if self._session is not None:
-            return
+    def _load(self, *, light: bool = False) -> Any:
+        """The session for a call (built once, even with several threads asking), tokenizer included.
+
+        Graph optimisation (ORT_ENABLE_ALL) takes about 0.3 s of a 0.35 s session build and pays
+        off only over many batches; a search process embeds one query. So a call of a few texts
+        in a process that has no session yet gets an unoptimised one (0.06 s to build, same
+        vectors within 1e-6), and the first large call builds the optimised one.
+        """
+        session = self._session or (self._light if light else None)
+        if session is not None:
+            return session
         with self._lock:
-            if self._session is not None:
-                return
             import onnxruntime as ort
-            from tokenizers import Tokenizer
 
-            tokenizer = Tokenizer.from_file(str(self._tokenizer_path or tokenizer_file()))
-            tokenizer.no_padding()  # padding is done per sorted batch, see _pad
-            tokenizer.enable_truncation(max_length=self.max_length)
+            if self._tokenizer is None:
+                from tokenizers import Tokenizer
 
+                tokenizer = Tokenizer.from_file(str(self._tokenizer_path or tokenizer_file()))
+                tokenizer.no_padding()  # padding is done per sorted batch, see _pad
+                tokenizer.enable_truncation(max_length=self.max_length)
+                self._tokenizer = tokenizer
+            session = self._session or (self._light if light else None)
+            if session is not None:
+                return session
             options = ort.SessionOptions()
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            options.graph_optimization_level = (
+                ort.GraphOptimizationLevel.ORT_DISABLE_ALL if light else ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            )
             options.intra_op_num_threads = self.threads
             options.inter_op_num_threads = 1  # a single chain of ops: nothing to overlap
             options.log_severity_level = 3
@@ -196,18 +216,21 @@ class LocalOnnxEmbeddings(Embeddings):
             self._output_name = output.name
             self._dimension = int(output.shape[-1])
             self._wants_token_types = any(i.name == "token_type_ids" for i in session.get_inputs())
-            self._tokenizer = tokenizer
-            self._session = session
+            if light:
+                self._light = session
+            else:
+                self._session = session
+            return session
 
     @property
     def dimension(self) -> int:
         """Vector length (384), read from the model's output shape."""
-        self._load()
+        self._load(light=True)
         return self._dimension
 
     # -- embedding ----------------------------------------------------------------
 
-    def _run(self, rows: list[list[int]]) -> np.ndarray:
+    def _run(self, session: Any, rows: list[list[int]]) -> np.ndarray:
         """One forward pass over a batch of token-id rows, padded to its longest."""
         width = max(len(r) for r in rows)
         ids = _pad(rows, width)
@@ -215,7 +238,7 @@ class LocalOnnxEmbeddings(Embeddings):
         feeds = {"input_ids": ids, "attention_mask": mask}
         if self._wants_token_types:
             feeds["token_type_ids"] = np.zeros_like(ids)
-        (hidden,) = self._session.run([self._output_name], feeds)
+        (hidden,) = session.run([self._output_name], feeds)
         return mean_pool_normalize(hidden, mask)
 
     def embed(self, texts: Sequence[str], on_batch: BatchCallback | None = None) -> np.ndarray:
@@ -223,7 +246,7 @@ class LocalOnnxEmbeddings(Embeddings):
 
         ``on_batch(n_done)`` is called after every batch, for progress bars.
         """
-        self._load()
+        session = self._load(light=len(texts) <= _LIGHT_TEXTS)
         out = np.empty((len(texts), self._dimension), dtype=np.float32)
         done = 0
         for start in range(0, len(texts), _SORT_WINDOW):
@@ -231,7 +254,7 @@ class LocalOnnxEmbeddings(Embeddings):
             rows = [e.ids for e in self._tokenizer.encode_batch(window)]
             order = np.argsort([len(r) for r in rows], kind="stable")
             for batch in _batches(order, self.batch_size):
-                out[start + batch] = self._run([rows[i] for i in batch])
+                out[start + batch] = self._run(session, [rows[i] for i in batch])
                 done += len(batch)
                 if on_batch is not None:
                     on_batch(done)
@@ -244,7 +267,7 @@ class LocalOnnxEmbeddings(Embeddings):
         return self.embed([text])[0].tolist()
 
 
-class OpenAICompatibleEmbeddings(Embeddings):
+class OpenAICompatibleEmbeddings:
     """LangChain's ``OpenAIEmbeddings`` for any ``/v1/embeddings`` server, plus ``embed``.
 
     Sends raw text (``check_embedding_ctx_length=False``: no tiktoken, which other
@@ -333,3 +356,17 @@ def make_embeddings(cfg: EmbeddingConfig) -> LocalOnnxEmbeddings | OpenAICompati
             )
         return OpenAICompatibleEmbeddings(cfg)
     raise StoreError(f"unknown embedding provider {cfg.provider!r}: use 'local' or 'openai'")
+
+
+def as_langchain(embedder: VectorEmbeddings) -> Embeddings:
+    """``embedder`` as LangChain's ``Embeddings``, for LangChain vector stores and retrievers."""
+    from langchain_core.embeddings import Embeddings
+
+    class _LangChainEmbeddings(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return embedder.embed_documents(texts)
+
+        def embed_query(self, text: str) -> list[float]:
+            return embedder.embed_query(text)
+
+    return _LangChainEmbeddings()

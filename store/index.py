@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from store.bm25 import Bm25Index
+    from store.dense_snapshot import DenseSnapshot
     from store.embeddings import VectorEmbeddings
     from store.vectors import VectorStore
 
@@ -34,6 +35,7 @@ class Index:
         self.catalog = Catalog(config.catalog_path, busy_timeout_s=config.db_busy_timeout_s)
         self._parent = parent
         self._bm25_lock: threading.Lock = parent._bm25_lock if parent is not None else threading.Lock()
+        self._dense_lock: threading.Lock = parent._dense_lock if parent is not None else threading.Lock()
 
     def for_thread(self) -> Index:
         """This index for another thread: its own catalog connection, everything else shared.
@@ -106,6 +108,30 @@ class Index:
                 cached = refresh(self.catalog, self.config.bm25_dir)
             self.__dict__["_bm25"] = cached
         return cached
+
+    def dense(self) -> DenseSnapshot:
+        """The stored vectors as one matrix, in step with the catalog (see ``store.dense_snapshot``).
+
+        Opens Chroma only when chunks gained vectors since the snapshot was saved; ingest
+        refreshes it after writing vectors, so a search process usually never imports chromadb.
+        """
+        if self._parent is not None:
+            return self._parent.dense()
+        from store.dense_snapshot import load, refresh
+
+        with self._dense_lock:
+            cached: DenseSnapshot | None = self.__dict__.get("_dense")
+            key = self.catalog.dense_key()
+            name = self.collection_name
+            if cached is None or cached.key != key or cached.collection != name:
+                cached = load(self.config.dense_dir)
+                if cached is None or cached.key != key or cached.collection != name:
+                    cached = refresh(
+                        self.catalog, self.config.dense_dir, name, lambda: self.vectors,
+                        wait_s=self.config.db_busy_timeout_s,
+                    )
+                self.__dict__["_dense"] = cached
+            return cached
 
     def dense_coverage(self) -> float:
         """Share of chunks whose vector is written (1.0 for an empty index): what dense search sees."""

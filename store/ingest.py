@@ -221,6 +221,8 @@ def embed_pending(index: Index, *, on_progress: ProgressFn = _noop, limit: int |
         catalog.mark_embedded(ids)
         done += len(rows)
         on_progress(Progress("embed", done, total, done))
+    if done and index.config.retrieval.dense_snapshot:
+        index.dense()  # Chroma is open now: the next search reads the new vectors without it
     return done
 
 

@@ -6,6 +6,7 @@ name. The layout::
 
     <data_dir>/
       index/catalog.sqlite3  index/chroma/  index/bm25/     the index (store)
+      index/dense/                                         vectors snapshot for search
       index/.writer.lock  index/.writer.json              the one writer at a time (store.locks)
       cache/brief.sqlite3                                  TL;DR and response cache
       logs/calls.sqlite3  logs/tui.log                     the call log, the TUI's log
@@ -42,6 +43,11 @@ class Paths:
     @property
     def bm25_dir(self) -> Path:
         return self.index_dir / "bm25"
+
+    @property
+    def dense_dir(self) -> Path:
+        """The vectors as one memory-mapped matrix: exact dense search without Chroma."""
+        return self.index_dir / "dense"
 
     @property
     def writer_lock(self) -> Path:

@@ -14,9 +14,11 @@ the test qrels are only used to report the result (see BENCHMARKS.md).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,6 +26,10 @@ from store.config import RetrievalConfig
 from store.errors import StoreError
 from store.index import Index
 
+if TYPE_CHECKING:
+    from store.dense_snapshot import DenseHit
+
+log = logging.getLogger(__name__)
 _DENSE_FILTER_LIMIT = 2000  # beyond this many allowed papers, over-fetch and post-filter
 
 
@@ -95,19 +101,31 @@ def bm25_signal(index: Index, query: str, n: int, allowed: set[str] | None) -> d
     return _per_paper(rows, n)
 
 
-def dense_signal(index: Index, query: str, n: int, allowed: set[str] | None) -> dict[str, tuple[float, str]]:
+def dense_signal(
+    index: Index, query: str, n: int, allowed: set[str] | None, *, snapshot: bool = True
+) -> dict[str, tuple[float, str]]:
     if index.catalog.dense_coverage()[0] == 0:  # lexical-only so far: don't even open Chroma or the model
         return {}
     vector = index.query_vectors.get(query)
     if vector is None:
         vector = index.embedder.embed([query])[0]
-    if allowed is not None and len(allowed) <= _DENSE_FILTER_LIMIT:
-        hits = index.vectors.query(vector, n * 3, paper_ids=allowed)
+    if snapshot:
+        try:
+            hits = index.dense().top(vector, n * 3, allowed)
+        except OSError as exc:  # a read-only or full data dir: Chroma answers instead
+            log.warning("dense snapshot unavailable (%s); querying Chroma", exc)
+            hits = chroma_top(index, vector, n, allowed)
     else:
-        hits = index.vectors.query(vector, n * 6)
-        if allowed is not None:
-            hits = [h for h in hits if h.paper_id in allowed]
+        hits = chroma_top(index, vector, n, allowed)
     return _per_paper([(h.chunk_id, h.paper_id, h.similarity) for h in hits], n)
+
+
+def chroma_top(index: Index, vector: np.ndarray, n: int, allowed: set[str] | None) -> list[DenseHit]:
+    """Nearest chunks from Chroma's HNSW graph: an id filter for small windows, else over-fetch."""
+    if allowed is not None and len(allowed) <= _DENSE_FILTER_LIMIT:
+        return index.vectors.query(vector, n * 3, paper_ids=allowed)
+    hits = index.vectors.query(vector, n * 6)
+    return hits if allowed is None else [h for h in hits if h.paper_id in allowed]
 
 
 def embed_queries(index: Index, queries: Collection[str]) -> int:
@@ -152,7 +170,7 @@ def search(
         return []
     n = max(cfg.candidates, k)
     lexical = bm25_signal(index, query, n, allowed) if cfg.bm25_weight > 0 else {}
-    semantic = dense_signal(index, query, n, allowed) if cfg.dense_weight > 0 else {}
+    semantic = dense_signal(index, query, n, allowed, snapshot=cfg.dense_snapshot) if cfg.dense_weight > 0 else {}
     ranked = fuse(lexical, semantic, cfg)[:k]
     papers = index.catalog.get_many(pid for pid, _ in ranked)
     best_chunk = {

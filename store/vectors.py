@@ -15,7 +15,6 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
@@ -23,6 +22,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from store.config import StoreConfig
+from store.dense_snapshot import DenseHit
 from store.errors import DatabaseBusy, IndexUnavailable, StoreError
 
 T = TypeVar("T")
@@ -32,13 +32,6 @@ log = logging.getLogger(__name__)
 # Chroma reads these at import time; set them before the first import anywhere.
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 _WRITE_BATCH = 1000
-
-
-@dataclass(frozen=True)
-class DenseHit:
-    chunk_id: str
-    paper_id: str
-    similarity: float
 
 
 def _server(config: StoreConfig) -> str:

@@ -73,3 +73,15 @@ def test_lexical_only_index_never_opens_chroma_or_the_model(tmp_path: Path) -> N
     dense = {"chromadb", "onnxruntime", "tokenizers", "openai"}
     assert not (ingest | search) & dense, sorted((ingest | search) & dense)
     assert "langchain_core" not in search  # ingest chunks with langchain's splitter; search doesn't
+
+
+def test_hybrid_search_reads_the_vector_snapshot_not_chroma(tmp_path: Path) -> None:
+    from tests.support.papers_fixture import write_jsonl
+
+    src = write_jsonl(tmp_path / "p.jsonl")
+    data = tmp_path / "data"
+    ingest = _loaded(["ingest", str(src), "--json"], data)
+    assert "chromadb" in ingest  # a full ingest wrote the vectors into Chroma ...
+    search = _loaded(["search", "coral reef bleaching", "--json"], data)
+    assert "onnxruntime" in search  # ... and the search embedded its query (dense ran) ...
+    assert not search & {"chromadb", "langchain_core", "openai"}, sorted(search & {"chromadb", "langchain_core"})

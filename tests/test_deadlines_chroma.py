@@ -6,7 +6,9 @@ and a server killed mid-ingest or mid-search ended in a 107-line ``httpx.Connect
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -79,15 +81,23 @@ def test_search_against_a_stopped_server_is_one_line_exit_1(tmp_path: Path, serv
         "CHROMA_PORT": str(server.port), "PAPERBRIEF_CHROMA_CONNECT_TIMEOUT": "1.5",
         "PAPERBRIEF_CHROMA_TIMEOUT": "2",
     }
+
+    def search() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "agent", "search", "robot grasping glass", "--json"],
+                              env=env, capture_output=True, text=True, timeout=120)
+
     server.pause()
     try:
-        done = subprocess.run([sys.executable, "-m", "agent", "search", "robot grasping glass"],
-                              env=env, capture_output=True, text=True, timeout=120)
+        ready = search()  # the vector snapshot is in step with the catalog: no call to the server
+        shutil.rmtree(config.dense_dir)
+        stale = search()  # now the vectors must be read from the server, which does not answer
     finally:
         server.resume()
-    assert done.returncode == 1
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: the Chroma server at"), done.stderr
+    assert ready.returncode == 0, ready.stderr
+    assert json.loads(ready.stdout)["hits"][0]["paper_id"] == "2501.00006"
+    assert stale.returncode == 1
+    lines = stale.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: the Chroma server at"), stale.stderr
 
 
 def test_a_server_killed_mid_search_or_mid_ingest_is_one_line(tmp_path: Path, server: ChromaServer) -> None:

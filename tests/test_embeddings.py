@@ -23,6 +23,8 @@ from store.embeddings import (
     EmbeddingModelMissing,
     LocalOnnxEmbeddings,
     OpenAICompatibleEmbeddings,
+    VectorEmbeddings,
+    as_langchain,
     make_embeddings,
 )
 from store.errors import StoreError
@@ -98,6 +100,16 @@ def test_empty_and_very_long_texts(model: LocalOnnxEmbeddings) -> None:
     assert model.embed([]).shape == (0, 384)
 
 
+def test_a_query_does_not_pay_for_graph_optimisation() -> None:
+    fresh = LocalOnnxEmbeddings()
+    query = fresh.embed([TEXTS[0]])
+    assert fresh._light is not None and fresh._session is None  # the quick-to-build session answered
+    many = fresh.embed(TEXTS * 3)  # a large call builds the optimised one and uses it from then on
+    assert fresh._session is not None
+    np.testing.assert_allclose(many[0], query[0], atol=1e-5)
+    np.testing.assert_allclose(fresh.embed([TEXTS[0]])[0], query[0], atol=1e-5)
+
+
 def test_max_length_truncates_earlier() -> None:
     short = LocalOnnxEmbeddings(max_length=8)
     a, b = short.embed(["one two three four five six", "one two three four five six seven"])
@@ -105,12 +117,13 @@ def test_max_length_truncates_earlier() -> None:
 
 
 def test_langchain_methods_agree_with_embed(model: LocalOnnxEmbeddings) -> None:
-    assert isinstance(model, Embeddings)
+    wrapped = as_langchain(model)
+    assert isinstance(wrapped, Embeddings) and isinstance(model, VectorEmbeddings)
     vectors = model.embed(TEXTS)
-    docs = model.embed_documents(TEXTS)
+    docs = wrapped.embed_documents(TEXTS)
     assert isinstance(docs[0][0], float)
     np.testing.assert_allclose(np.array(docs), vectors, atol=1e-6)
-    np.testing.assert_allclose(model.embed_query(TEXTS[2]), vectors[2], atol=1e-6)
+    np.testing.assert_allclose(wrapped.embed_query(TEXTS[2]), vectors[2], atol=1e-6)
 
 
 def test_progress_callback_counts_texts(model: LocalOnnxEmbeddings) -> None:
