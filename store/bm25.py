@@ -26,6 +26,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Collection
@@ -36,6 +37,8 @@ from pathlib import Path
 import bm25s
 import numpy as np
 import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
+from bm25s.tokenization import Tokenized
 from filelock import FileLock
 
 from store.catalog import Catalog
@@ -47,16 +50,39 @@ MAX_SEGMENTS = 8
 _MASKED_REBUILD = 0.3  # rebuild a segment once this share of its rows is gone
 
 
+_WORD = re.compile(r"(?u)\b\w\w+\b").findall  # bm25s' (and scikit-learn's) token pattern
+_STOPWORDS = frozenset(STOPWORDS_EN)
+
+
 @lru_cache(maxsize=1)
 def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("english")
 
 
+def tokenize_ids(texts: list[str]) -> Tokenized:
+    """``texts`` as stem ids plus the stem vocabulary: exactly ``bm25s.tokenize(stopwords="en",
+    stemmer=english)``, in about two thirds of its time, and ready for ``BM25.index``.
+
+    Each text becomes word ids in one comprehension (stop words map to -1), the distinct
+    words are stemmed once, and a list remaps word ids to stem ids. bm25s walks every
+    token in a Python loop, then turns ids back into strings that ``index`` maps to ids
+    again; at 75k papers that round trip was a quarter of the BM25 build.
+    """
+    word_id: dict[str, int] = dict.fromkeys(_STOPWORDS, -1)
+    docs = [[word_id.setdefault(w, len(word_id)) for w in _WORD(text.lower())] for text in texts]
+    words = [w for w, i in word_id.items() if i >= 0]
+    vocab: dict[str, int] = {}
+    remap = [-1] * len(word_id)
+    for word, stem in zip(words, _stemmer().stemWords(words), strict=True):
+        remap[word_id[word]] = vocab.setdefault(stem, len(vocab))
+    return Tokenized(ids=[[remap[i] for i in doc if i >= 0] for doc in docs], vocab=vocab)
+
+
 def tokenize(texts: list[str]) -> list[list[str]]:
     """English stop words removed, Snowball-stemmed: the same for corpus and queries."""
-    return bm25s.tokenize(  # type: ignore[no-any-return]
-        texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
-    )
+    tokenized = tokenize_ids(texts)
+    stems = list(tokenized.vocab)  # ids are given in insertion order
+    return [[stems[i] for i in doc] for doc in tokenized.ids]
 
 
 def _idf(df: np.ndarray | float, n: int) -> np.ndarray:
@@ -106,7 +132,7 @@ class Segment:
         retriever = None
         if rows:
             retriever = bm25s.BM25()
-            retriever.index(tokenize([r[2] for r in rows]), show_progress=False)
+            retriever.index(tokenize_ids([r[2] for r in rows]), show_progress=False)
             retriever.save(str(path), show_progress=False)
         chunk_ids = np.array([r[0] for r in rows] or [""], dtype=str)[: len(rows)]
         paper_ids = np.array([r[1] for r in rows] or [""], dtype=str)[: len(rows)]

@@ -67,7 +67,6 @@ _INDEXES = """
 CREATE INDEX IF NOT EXISTS chunks_pending ON chunks(embedded) WHERE embedded = 0;
 CREATE INDEX IF NOT EXISTS chunks_added ON chunks(added);
 """
-_NEXT_GENERATION = "(SELECT COALESCE(MAX(CAST(value AS INTEGER)), 0) + 1 FROM meta WHERE key = 'generation')"
 
 
 @dataclass(frozen=True)
@@ -330,13 +329,23 @@ class Catalog:
     # --- writes (call inside ``transaction()``) ----------------------------------
     def put(self, db: sqlite3.Connection, paper: Paper, chunks: list[Chunk] | None) -> None:
         """Upsert a record; ``chunks=None`` keeps the stored chunks (text unchanged)."""
-        days = paper.listing_dates or ((paper.published,) if paper.published else ())
-        db.execute(
-            "INSERT INTO papers(id, title_key, content_hash, text_hash, first_listed, last_listed, data)"
-            " VALUES(?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET title_key=excluded.title_key,"
-            " content_hash=excluded.content_hash, text_hash=excluded.text_hash,"
-            " first_listed=excluded.first_listed, last_listed=excluded.last_listed, data=excluded.data",
-            (
+        self.put_many(db, [(paper, chunks, False)])
+
+    def put_many(self, db: sqlite3.Connection, items: list[tuple[Paper, list[Chunk] | None, bool]]) -> None:
+        """Upsert records as :meth:`put` does, a batch per statement: (paper, chunks, ``new``).
+
+        ``new`` says the caller found nothing stored under this id (``find_stored``), so
+        there are no listings or chunks of it to clear: a fresh paper costs three
+        statements per *batch* instead of eight per paper, which was most of the catalog
+        time of a 75k-paper ingest. Chunk rows get the generation this transaction commits.
+        """
+        if not items:
+            return
+        generation = self.generation + 1  # the transaction holds the write lock: nobody else bumps it
+        rows, listings, cleared, chunk_rows = [], [], [], []
+        for paper, chunks, new in items:
+            days = paper.listing_dates or ((paper.published,) if paper.published else ())
+            rows.append((
                 paper.id,
                 title_key(paper.title),
                 paper.content_hash,
@@ -344,20 +353,27 @@ class Catalog:
                 min(days).isoformat() if days else None,
                 max(days).isoformat() if days else None,
                 json.dumps(paper.to_json(), ensure_ascii=False),
-            ),
-        )
-        db.execute("DELETE FROM listings WHERE paper_id=?", (paper.id,))
+            ))
+            listings.extend((paper.id, d.isoformat()) for d in days)
+            if not new:
+                cleared.append((paper.id,))
+            if chunks is not None:
+                if not new:
+                    self._drop_chunks(db, paper.id, keep={c.id for c in chunks})
+                chunk_rows.extend((c.id, c.paper_id, c.seq, c.text, generation) for c in chunks)
         db.executemany(
-            "INSERT OR IGNORE INTO listings(paper_id, day) VALUES(?, ?)",
-            [(paper.id, d.isoformat()) for d in days],
+            "INSERT INTO papers(id, title_key, content_hash, text_hash, first_listed, last_listed, data)"
+            " VALUES(?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET title_key=excluded.title_key,"
+            " content_hash=excluded.content_hash, text_hash=excluded.text_hash,"
+            " first_listed=excluded.first_listed, last_listed=excluded.last_listed, data=excluded.data",
+            rows,
         )
-        if chunks is not None:
-            self._drop_chunks(db, paper.id, keep={c.id for c in chunks})
-            db.executemany(
-                "INSERT OR REPLACE INTO chunks(id, paper_id, seq, text, embedded, added)"
-                f" VALUES(?,?,?,?,0,{_NEXT_GENERATION})",
-                [(c.id, c.paper_id, c.seq, c.text) for c in chunks],
-            )
+        db.executemany("DELETE FROM listings WHERE paper_id=?", cleared)
+        db.executemany("INSERT OR IGNORE INTO listings(paper_id, day) VALUES(?, ?)", listings)
+        db.executemany(
+            "INSERT OR REPLACE INTO chunks(id, paper_id, seq, text, embedded, added) VALUES(?,?,?,?,0,?)",
+            chunk_rows,
+        )
 
     def remove(self, db: sqlite3.Connection, paper_id: str) -> None:
         db.execute("DELETE FROM papers WHERE id=?", (paper_id,))

@@ -138,6 +138,7 @@ class _Planned:
     paper: Paper
     chunks: list[Chunk] | None  # None: text unchanged, keep stored chunks
     replaced_id: str | None  # a title-hash record superseded by an arXiv id
+    new: bool = False  # nothing stored under this id or title: no old rows to clear
 
 
 def _titles(paper: Paper) -> set[str]:
@@ -160,7 +161,7 @@ def _plan(index: Index, paper: Paper, report: IngestReport) -> _Planned | None:
     if stored is None:
         _note_title_change(report, None, paper)
         report.new += 1
-        return _Planned(paper, chunk_paper(paper, size=cfg.chunk_size, overlap=cfg.chunk_overlap), None)
+        return _Planned(paper, chunk_paper(paper, size=cfg.chunk_size, overlap=cfg.chunk_overlap), None, new=True)
     merged = merge_papers(stored.paper, paper)
     _note_title_change(report, stored.paper, merged)
     if merged.content_hash == stored.content_hash and merged.id == stored.paper.id:
@@ -180,7 +181,7 @@ def _write_batch(index: Index, planned: list[_Planned]) -> int:
         for p in planned:
             if p.replaced_id:
                 index.catalog.remove(db, p.replaced_id)
-            index.catalog.put(db, p.paper, p.chunks)
+        index.catalog.put_many(db, [(p.paper, p.chunks, p.new) for p in planned])
     return sum(len(p.chunks) for p in planned if p.chunks)
 
 
