@@ -174,34 +174,46 @@ class Catalog:
         return Paper.from_json(json.loads(row[0])) if row else None
 
     def get_many(self, paper_ids: Iterable[str]) -> dict[str, Paper]:
-        ids = list(dict.fromkeys(paper_ids))
-        out: dict[str, Paper] = {}
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
-            marks = ",".join("?" * len(part))
-            for pid, data in self._db.execute(
-                f"SELECT id, data FROM papers WHERE id IN ({marks})", part
-            ):
-                out[pid] = Paper.from_json(json.loads(data))
-        return out
+        rows = self._select_in("SELECT id, data FROM papers WHERE id IN ({marks})", list(dict.fromkeys(paper_ids)))
+        return {pid: Paper.from_json(json.loads(data)) for pid, data in rows}
 
     def find_stored(self, paper: Paper) -> StoredPaper | None:
         """The stored record for this paper: same id, else same normalized title."""
-        row = self._db.execute(
-            "SELECT id, content_hash, text_hash, data FROM papers WHERE id=?", (paper.id,)
-        ).fetchone()
-        if row is None:
-            row = self._db.execute(
-                "SELECT id, content_hash, text_hash, data FROM papers WHERE title_key=? LIMIT 1",
-                (title_key(paper.title),),
-            ).fetchone()
-        if row is None:
-            return None
-        chunk_ids = tuple(
-            r[0]
-            for r in self._db.execute("SELECT id FROM chunks WHERE paper_id=? ORDER BY seq", (row[0],))
-        )
-        return StoredPaper(Paper.from_json(json.loads(row[3])), row[1], row[2], chunk_ids)
+        return self.find_stored_many([paper])[0]
+
+    def _select_in(self, sql: str, values: list[str]) -> Iterator[tuple]:  # type: ignore[type-arg]
+        """Rows of ``sql`` (its ``{marks}`` an IN list) for all ``values``, 500 bound values a statement."""
+        for start in range(0, len(values), 500):
+            part = values[start : start + 500]
+            yield from self._db.execute(sql.format(marks=",".join("?" * len(part))), part)
+
+    def find_stored_many(self, papers: list[Paper]) -> list[StoredPaper | None]:
+        """:meth:`find_stored` for a batch, in a few statements instead of two or three per paper.
+
+        Same answer per paper: the row with its id, else the first row (lowest rowid, as the
+        single lookup's index walk gives) with its title key.
+        """
+        cols = "id, content_hash, text_hash, data"
+        rows = {r[0]: r for r in self._select_in(
+            f"SELECT {cols} FROM papers WHERE id IN ({{marks}})", list(dict.fromkeys(p.id for p in papers))
+        )}
+        by_title: dict[str, tuple] = {}  # type: ignore[type-arg]
+        keys = list(dict.fromkeys(title_key(p.title) for p in papers if p.id not in rows))
+        for r in self._select_in(
+            f"SELECT title_key, {cols} FROM papers WHERE title_key IN ({{marks}}) ORDER BY title_key, rowid", keys
+        ):
+            by_title.setdefault(r[0], r[1:])
+        found = [rows.get(p.id) or by_title.get(title_key(p.title)) for p in papers]
+        chunk_ids: dict[str, list[str]] = {}
+        for pid, cid in self._select_in(
+            "SELECT paper_id, id FROM chunks WHERE paper_id IN ({marks}) ORDER BY paper_id, seq",
+            list(dict.fromkeys(r[0] for r in found if r is not None)),
+        ):
+            chunk_ids.setdefault(pid, []).append(cid)
+        return [
+            StoredPaper(Paper.from_json(json.loads(r[3])), r[1], r[2], tuple(chunk_ids.get(r[0], ()))) if r else None
+            for r in found
+        ]
 
     def search_titles(self, needle: str, limit: int = 20) -> list[Paper]:
         like = f"%{title_key(needle)}%"
@@ -260,14 +272,8 @@ class Catalog:
         return int(self._db.execute("SELECT COUNT(*) FROM chunks WHERE embedded = 0").fetchone()[0])
 
     def titles(self, paper_ids: Iterable[str]) -> dict[str, str]:
-        ids = list(dict.fromkeys(paper_ids))
-        out: dict[str, str] = {}
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
-            marks = ",".join("?" * len(part))
-            for pid, data in self._db.execute(f"SELECT id, data FROM papers WHERE id IN ({marks})", part):
-                out[pid] = str(json.loads(data).get("title", ""))
-        return out
+        rows = self._select_in("SELECT id, data FROM papers WHERE id IN ({marks})", list(dict.fromkeys(paper_ids)))
+        return {pid: str(json.loads(data).get("title", "")) for pid, data in rows}
 
     def mark_embedded(self, chunk_ids: list[str]) -> None:
         """Record that these chunks' vectors are in Chroma (no generation bump: the text is unchanged)."""
@@ -304,15 +310,7 @@ class Catalog:
         return int(row[0])
 
     def chunk_texts(self, chunk_ids: Iterable[str]) -> dict[str, str]:
-        ids = list(chunk_ids)
-        out: dict[str, str] = {}
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
-            marks = ",".join("?" * len(part))
-            out.update(
-                self._db.execute(f"SELECT id, text FROM chunks WHERE id IN ({marks})", part)
-            )
-        return out
+        return dict(self._select_in("SELECT id, text FROM chunks WHERE id IN ({marks})", list(chunk_ids)))
 
     def listing_range(self) -> tuple[date | None, date | None]:
         lo, hi = self._db.execute("SELECT MIN(day), MAX(day) FROM listings").fetchone()

@@ -22,8 +22,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
 
+from store.catalog import StoredPaper
 from store.chunking import Chunk, chunk_paper
 from store.errors import SourceError
 from store.index import Index
@@ -155,8 +157,8 @@ def _note_title_change(report: IngestReport, stored: Paper | None, merged: Paper
     )
 
 
-def _plan(index: Index, paper: Paper, report: IngestReport) -> _Planned | None:
-    stored = index.catalog.find_stored(paper)
+def _plan(index: Index, paper: Paper, stored: StoredPaper | None, report: IngestReport) -> _Planned | None:
+    """What to write for ``paper`` given its ``stored`` record (``Catalog.find_stored``), if anything."""
     cfg = index.config
     if stored is None:
         _note_title_change(report, None, paper)
@@ -242,7 +244,8 @@ def ingest_papers(
     done = 0
     for start in range(0, total, BATCH_PAPERS):
         batch = unique[start : start + BATCH_PAPERS]
-        planned = [p for p in (_plan(index, paper, report) for paper in batch) if p is not None]
+        stored = index.catalog.find_stored_many(batch)
+        planned = [p for p in map(partial(_plan, index, report=report), batch, stored) if p is not None]
         if planned:
             chunks_new += _write_batch(index, planned)
         done += len(batch)
