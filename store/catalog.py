@@ -340,7 +340,10 @@ class Catalog:
         if not items:
             return
         generation = self.generation + 1  # the transaction holds the write lock: nobody else bumps it
-        rows, listings, cleared, chunk_rows = [], [], [], []
+        rows: list[tuple[object, ...]] = []
+        listings: list[tuple[str, str]] = []
+        cleared: list[tuple[str]] = []
+        chunk_rows: list[tuple[object, ...]] = []
         for paper, chunks, new in items:
             days = paper.listing_dates or ((paper.published,) if paper.published else ())
             rows.append((
