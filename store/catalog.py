@@ -65,6 +65,7 @@ _MIGRATIONS = {
 }
 _INDEXES = """
 CREATE INDEX IF NOT EXISTS chunks_pending ON chunks(embedded) WHERE embedded = 0;
+CREATE INDEX IF NOT EXISTS chunks_embedded ON chunks(embedded) WHERE embedded = 1;
 CREATE INDEX IF NOT EXISTS chunks_added ON chunks(added);
 """
 
@@ -238,8 +239,8 @@ class Catalog:
         return [Paper.from_json(json.loads(r[0])) for r in self._db.execute(sql, params)]
 
     def paper_ids_in_window(self, since: date | None, until: date | None) -> set[str]:
-        rows = self._db.execute(
-            "SELECT DISTINCT paper_id FROM listings WHERE day >= ? AND day <= ?",
+        rows = self._db.execute(  # no DISTINCT: the set dedups without SQLite's temp b-tree
+            "SELECT paper_id FROM listings WHERE day >= ? AND day <= ?",
             ((since or date.min).isoformat(), (until or date.max).isoformat()),
         )
         return {r[0] for r in rows}
@@ -258,7 +259,13 @@ class Catalog:
     def dense_coverage(self) -> tuple[int, int]:
         """(chunks with their vector written, all chunks): what dense search can see."""
         total = self.count_chunks()
+        if not self.has_vectors():  # lexical-only: counting 75k pending rows took 6 ms of every search
+            return 0, total
         return total - self.count_pending(), total  # pending rows come from a small partial index
+
+    def has_vectors(self) -> bool:
+        """Whether any chunk has its vector yet: one probe of a partial index, whatever the corpus size."""
+        return bool(self._db.execute("SELECT EXISTS(SELECT 1 FROM chunks WHERE embedded = 1)").fetchone()[0])
 
     def pending_chunks(self, limit: int) -> list[tuple[str, str, int, str]]:
         """Up to ``limit`` chunks still without a vector: (chunk id, paper id, seq, text)."""
@@ -313,7 +320,8 @@ class Catalog:
         return dict(self._select_in("SELECT id, text FROM chunks WHERE id IN ({marks})", list(chunk_ids)))
 
     def listing_range(self) -> tuple[date | None, date | None]:
-        lo, hi = self._db.execute("SELECT MIN(day), MAX(day) FROM listings").fetchone()
+        # two subqueries: SQLite answers a lone MIN or MAX from the index, both at once by a scan (16 ms at 75k)
+        lo, hi = self._db.execute("SELECT (SELECT MIN(day) FROM listings), (SELECT MAX(day) FROM listings)").fetchone()
         return (date.fromisoformat(lo) if lo else None, date.fromisoformat(hi) if hi else None)
 
     def source_counts(self) -> dict[str, int]:

@@ -224,3 +224,16 @@ def test_stored_json_and_hash_are_what_asdict_gave() -> None:
         assert paper.content_hash == fresh.content_hash
     assert len({p.content_hash for p in variants}) == len(variants)
     assert replace(base, abstract="B").text_hash != base.text_hash
+
+
+def test_coverage_and_listing_range_from_indexes(tmp_path: Path) -> None:
+    catalog, ids = _window_catalog(tmp_path)
+    total = catalog.count_chunks()
+    assert not catalog.has_vectors() and catalog.dense_coverage() == (0, total)
+    catalog.mark_embedded([f"{ids[0]}#0", f"{ids[1]}#0"])
+    assert catalog.has_vectors() and catalog.dense_coverage() == (2, total)
+    assert catalog.listing_range() == (date(2025, 3, 1), date(2025, 3, 30))
+    plan = " ".join(str(r) for r in catalog._db.execute(
+        "EXPLAIN QUERY PLAN SELECT EXISTS(SELECT 1 FROM chunks WHERE embedded = 1)"
+    ))
+    assert "chunks_embedded" in plan  # a probe of the partial index, not a scan of every chunk
