@@ -196,7 +196,8 @@ def _search(data_dir: Path) -> dict[str, Any]:
             "week_p50_ms": 1000 * statistics.median(week), "week_p95_ms": 1000 * pct(week, n=20)[18],
             "bm25_week_p50_ms": 1000 * statistics.median(windowed),
             "bm25_scan_p50_ms": 1000 * statistics.median(scanned),
-            "first_ms": 1000 * first, "week_papers": len(allowed), "dense_coverage": coverage, "peak_mb": _rss_mb()}
+            "first_ms": 1000 * first, "week_papers": len(allowed), "dense_coverage": coverage, "peak_mb": _rss_mb(),
+            "load": os.getloadavg()[0]}
 
 
 def _day(base_dir: Path, day: Path) -> dict[str, Any]:
@@ -223,7 +224,7 @@ def _day(base_dir: Path, day: Path) -> dict[str, Any]:
             refresh(index.catalog, index.config.bm25_dir)
             scratch = time.perf_counter() - scratch_start
         return {"new": report.new, "total_s": done - start, "bm25_s": done - marks.get("index", done),
-                "segments": segments, "scratch_s": scratch, "cpu_s": cpu}
+                "segments": segments, "scratch_s": scratch, "cpu_s": cpu, "load": os.getloadavg()[0]}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -317,7 +318,7 @@ def run(shared: Path | None, *, fresh: bool = False, full_dense: bool = False) -
     ]
     for label, where in (("10k", small_dir), ("75k", base_dir)):
         s = _child("search", str(where))[0]
-        cov = f"dense coverage {s['dense_coverage']:.1%}"
+        cov = f"dense coverage {s['dense_coverage']:.1%}; load average {s['load']:.1f}"
         rows += [
             _row(f"search p50, {label} papers", s["p50_ms"], "ms", peak_mb=s["peak_mb"], note=cov),
             _row(f"search p95, {label} papers", s["p95_ms"], "ms"),
@@ -335,7 +336,7 @@ def run(shared: Path | None, *, fresh: bool = False, full_dense: bool = False) -
     rows += [
         _row(f"add one day ({d['new']:,} papers): catalog + BM25, incremental", d["total_s"], "s",
              note=f"BM25 part {d['bm25_s']:.1f} s; CPU {d['cpu_s']:.1f} s; {d['segments']} segments after; "
-                  "target < 10 s"),
+                  f"load average {d['load']:.1f}; target < 10 s"),
         _row("BM25 rebuilt from scratch after that day (baseline)", d["scratch_s"], "s"),
     ]
     dense = _child("dense", str(base_dir if full_dense else small_dir), "full" if full_dense else "slice")[0]
