@@ -30,14 +30,13 @@ import shutil
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import bm25s
 import numpy as np
-import Stemmer
 from filelock import FileLock
 
+from store.bm25_tokens import tokenize, tokenize_ids
 from store.catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -45,18 +44,6 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at D
 _MANIFEST = "manifest.json"
 MAX_SEGMENTS = 8
 _MASKED_REBUILD = 0.3  # rebuild a segment once this share of its rows is gone
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> Stemmer.Stemmer:
-    return Stemmer.Stemmer("english")
-
-
-def tokenize(texts: list[str]) -> list[list[str]]:
-    """English stop words removed, Snowball-stemmed: the same for corpus and queries."""
-    return bm25s.tokenize(  # type: ignore[no-any-return]
-        texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
-    )
 
 
 def _idf(df: np.ndarray | float, n: int) -> np.ndarray:
@@ -75,6 +62,7 @@ class Segment:
     chunk_ids: np.ndarray  # fixed-width unicode, row order
     paper_ids: np.ndarray
     masked: set[int]  # rows deleted or replaced since the segment was built
+    by_paper: tuple[np.ndarray, np.ndarray] | None = None  # (row order sorting paper ids, those ids sorted)
 
     @property
     def rows(self) -> int:
@@ -83,6 +71,27 @@ class Segment:
     @property
     def live(self) -> int:
         return self.rows - len(self.masked)
+
+    def rows_of(self, wanted: np.ndarray) -> np.ndarray:
+        """Rows (sorted, masked ones left out) of the papers in ``wanted``, a sorted id array.
+
+        A binary search per wanted paper in the segment's paper-sorted order (saved at build,
+        memory-mapped), so a week's thousand papers cost a thousand lookups, not a pass over 75k.
+        """
+        if self.by_paper is None:  # a segment built before the order was saved: sort once per process
+            order = np.argsort(np.asarray(self.paper_ids), kind="stable")
+            self.by_paper = (order, np.asarray(self.paper_ids)[order])
+        order, sorted_ids = self.by_paper
+        lo = np.searchsorted(sorted_ids, wanted, side="left")
+        counts = np.searchsorted(sorted_ids, wanted, side="right") - lo
+        total = int(counts.sum())
+        if total == 0:
+            return np.empty(0, dtype=np.int64)
+        starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+        rows = np.sort(np.asarray(order)[starts + np.arange(total)].astype(np.int64))
+        if self.masked:
+            rows = rows[~np.isin(rows, np.fromiter(self.masked, dtype=np.int64))]
+        return rows
 
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
         """(rows, stored scores) of the chunks containing ``term``."""
@@ -106,13 +115,16 @@ class Segment:
         retriever = None
         if rows:
             retriever = bm25s.BM25()
-            retriever.index(tokenize([r[2] for r in rows]), show_progress=False)
+            retriever.index(tokenize_ids([r[2] for r in rows]), show_progress=False)
             retriever.save(str(path), show_progress=False)
         chunk_ids = np.array([r[0] for r in rows] or [""], dtype=str)[: len(rows)]
         paper_ids = np.array([r[1] for r in rows] or [""], dtype=str)[: len(rows)]
         np.save(path / "chunk_ids.npy", chunk_ids)
         np.save(path / "paper_ids.npy", paper_ids)
-        return cls(name, lo, hi, retriever, chunk_ids, paper_ids, set())
+        order = np.argsort(paper_ids, kind="stable").astype(np.int32)
+        np.save(path / "paper_order.npy", order)
+        np.save(path / "paper_sorted.npy", paper_ids[order])
+        return cls(name, lo, hi, retriever, chunk_ids, paper_ids, set(), (order, paper_ids[order]))
 
     @classmethod
     def load(cls, directory: Path, entry: dict[str, object]) -> Segment:
@@ -124,7 +136,11 @@ class Segment:
         if len(chunk_ids):
             retriever = bm25s.BM25.load(str(path), mmap=True, show_progress=False, verbosity=0)
         masked = {int(i) for i in entry.get("masked", [])}  # type: ignore[attr-defined]
-        return cls(name, int(entry["lo"]), int(entry["hi"]), retriever, chunk_ids, paper_ids, masked)  # type: ignore[call-overload]
+        by_paper = None
+        if (path / "paper_order.npy").exists():
+            order = np.load(path / "paper_order.npy", mmap_mode="r")
+            by_paper = (order, np.load(path / "paper_sorted.npy", mmap_mode="r"))
+        return cls(name, int(entry["lo"]), int(entry["hi"]), retriever, chunk_ids, paper_ids, masked, by_paper)  # type: ignore[call-overload]
 
     def entry(self) -> dict[str, object]:
         return {"name": self.name, "lo": self.lo, "hi": self.hi, "rows": self.rows, "masked": sorted(self.masked)}
@@ -148,9 +164,10 @@ class Bm25Index:
     def top(self, query: str, n: int, allowed: Collection[str] | None = None) -> list[tuple[str, str, float]]:
         """The ``n`` best chunks as (chunk id, paper id, score), best first; only papers in ``allowed``.
 
-        Work is proportional to the postings of the query's terms, never to the corpus:
-        a date filter keeps the matched rows of allowed papers (one vectorised membership
-        test per segment) before the best are picked.
+        Unfiltered, work is proportional to the postings of the query's terms. With a date
+        window (``allowed``) it is proportional to the window: the allowed papers' rows are
+        found by binary search and each is looked up in each term's (row-sorted) postings,
+        so a week's search never touches the other 74,000 papers' scores.
         """
         terms = tokenize([query])[0] if query.strip() else []
         if not terms or n <= 0:
@@ -168,20 +185,16 @@ class Bm25Index:
         for si, (seg, seg_hits) in enumerate(zip(self.segments, hits, strict=True)):
             if not any(p is not None for p in seg_hits):
                 continue
-            scores = np.zeros(seg.rows, dtype=np.float32)
-            for t, p in zip(terms, seg_hits, strict=True):
-                if p is None:
-                    continue
-                rows, stored = p  # a term's postings name each row once
-                ratio = float(_idf(df[t], total) / max(float(_idf(len(rows), seg.rows)), 1e-9))
-                scores[rows] += np.asarray(stored, dtype=np.float32) * ratio
-            if seg.masked:
-                scores[list(seg.masked)] = 0.0
-            nz = np.flatnonzero(scores > 0)
-            if wanted is not None:  # a date window: only matched rows are checked, never the whole segment
-                nz = nz[np.isin(np.asarray(seg.paper_ids[nz]), wanted)]
-            values.append(scores[nz])
-            where.append((np.int64(si) << 32) | nz.astype(np.int64))
+            ratios = [
+                None if p is None else float(_idf(df[t], total) / max(float(_idf(len(p[0]), seg.rows)), 1e-9))
+                for t, p in zip(terms, seg_hits, strict=True)
+            ]
+            if wanted is None:
+                rows, scores = self._score_all(seg, seg_hits, ratios)
+            else:
+                rows, scores = self._score_rows(seg.rows_of(wanted), seg_hits, ratios)
+            values.append(scores)
+            where.append((np.int64(si) << 32) | rows)
         if not values:
             return []
         flat, keys = np.concatenate(values), np.concatenate(where)
@@ -193,6 +206,37 @@ class Bm25Index:
             seg, row = self.segments[int(keys[k] >> 32)], int(keys[k] & 0xFFFFFFFF)
             out.append((str(seg.chunk_ids[row]), str(seg.paper_ids[row]), float(flat[k])))
         return out
+
+    @staticmethod
+    def _score_all(
+        seg: Segment, seg_hits: list[tuple[np.ndarray, np.ndarray] | None], ratios: list[float | None]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, scores) of every matched row of ``seg``: postings added into one dense array."""
+        scores = np.zeros(seg.rows, dtype=np.float32)
+        for p, ratio in zip(seg_hits, ratios, strict=True):
+            if p is not None and ratio is not None:  # a term's postings name each row once
+                scores[p[0]] += np.asarray(p[1], dtype=np.float32) * ratio
+        if seg.masked:
+            scores[np.fromiter(seg.masked, dtype=np.int64)] = 0.0
+        rows = np.flatnonzero(scores > 0)
+        return rows.astype(np.int64), scores[rows]
+
+    @staticmethod
+    def _score_rows(
+        rows: np.ndarray, seg_hits: list[tuple[np.ndarray, np.ndarray] | None], ratios: list[float | None]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, scores) of the matched rows among ``rows``: a binary search per row and term."""
+        scores = np.zeros(len(rows), dtype=np.float32)
+        if len(rows):
+            for p, ratio in zip(seg_hits, ratios, strict=True):
+                if p is None or ratio is None:
+                    continue
+                posting_rows, stored = p
+                at = np.minimum(np.searchsorted(posting_rows, rows), len(posting_rows) - 1)
+                found = np.asarray(posting_rows[at]) == rows
+                scores[found] += np.asarray(stored[at[found]], dtype=np.float32) * ratio
+        keep = scores > 0
+        return rows[keep], scores[keep]
 
     def scores(self, query: str) -> dict[str, float]:
         """Every matching chunk's score by chunk id (for tests and evals; search uses :meth:`top`)."""

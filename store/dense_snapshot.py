@@ -7,7 +7,7 @@ answer a query exactly with one matrix-vector product (about 10 ms for 75k chunk
 core), and a week's filter multiplies only that week's rows.
 
 The snapshot is derived data, like BM25, keyed by the catalog's generation and its count of
-embedded chunks: the set of embedded chunks changes only when papers are written (which
+embedded chunks (:func:`current_key`): the set of embedded chunks changes only when papers are written (which
 bumps the generation) or when vectors are marked written (which raises the count). When the
 key moved, a refresh asks Chroma only for the vectors of chunks that are new or were
 re-chunked (a row is a chunk id *and* the generation that added it) and drops the rows that
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _MANIFEST = "manifest.json"
-#: A snapshot key: (catalog generation, embedded chunks) as :meth:`Catalog.dense_key` reads them.
+#: A snapshot key: (catalog generation, embedded chunks), see :func:`current_key`.
 Key = tuple[int, int]
 
 
@@ -104,6 +104,28 @@ class DenseSnapshot:
             DenseHit(str(self.chunk_ids[r]), str(self.paper_ids[r]), float(s))
             for r, s in zip(picked.tolist(), sims[best].tolist(), strict=True)
         ]
+
+
+def current_key(catalog: Catalog) -> Key:
+    """(generation, embedded chunks): it moves whenever the set of embedded chunks changes.
+
+    Writing papers bumps the generation; marking vectors written raises the count; nothing
+    else changes which chunks have vectors. Two counts over indexes: cheap at 75k papers.
+    """
+    with catalog.snapshot() as db:
+        row = db.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        total = int(db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+        pending = int(db.execute("SELECT COUNT(*) FROM chunks WHERE embedded = 0").fetchone()[0])
+    return (int(row[0]) if row else 0, total - pending)
+
+
+def _embedded_chunks(catalog: Catalog) -> tuple[Key, list[tuple[str, str, int]]]:
+    """:func:`current_key` and the embedded chunks (id, paper id, added), read as one state."""
+    with catalog.snapshot() as db:
+        row = db.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        sql = "SELECT id, paper_id, added FROM chunks WHERE embedded = 1 ORDER BY id"
+        rows = [(r[0], r[1], int(r[2])) for r in db.execute(sql)]
+    return (int(row[0]) if row else 0, len(rows)), rows
 
 
 def _read_manifest(directory: Path) -> dict[str, object] | None:
@@ -194,7 +216,7 @@ def refresh(
 def _refresh_locked(
     catalog: Catalog, directory: Path, collection: str, vectors: Callable[[], VectorStore]
 ) -> DenseSnapshot:
-    key, wanted = catalog.embedded_chunks()
+    key, wanted = _embedded_chunks(catalog)
     old = load(directory)
     if old is not None and old.collection == collection and old.key == key:
         return old  # another process brought it up to date while we waited

@@ -117,11 +117,11 @@ class Index:
         """
         if self._parent is not None:
             return self._parent.dense()
-        from store.dense_snapshot import load, refresh
+        from store.dense_snapshot import current_key, load, refresh
 
         with self._dense_lock:
             cached: DenseSnapshot | None = self.__dict__.get("_dense")
-            key = self.catalog.dense_key()
+            key = current_key(self.catalog)
             name = self.collection_name
             if cached is None or cached.key != key or cached.collection != name:
                 cached = load(self.config.dense_dir)

@@ -22,8 +22,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
 
+from store.catalog import StoredPaper
 from store.chunking import Chunk, chunk_paper
 from store.errors import SourceError
 from store.index import Index
@@ -138,6 +140,7 @@ class _Planned:
     paper: Paper
     chunks: list[Chunk] | None  # None: text unchanged, keep stored chunks
     replaced_id: str | None  # a title-hash record superseded by an arXiv id
+    new: bool = False  # nothing stored under this id or title: no old rows to clear
 
 
 def _titles(paper: Paper) -> set[str]:
@@ -154,13 +157,13 @@ def _note_title_change(report: IngestReport, stored: Paper | None, merged: Paper
     )
 
 
-def _plan(index: Index, paper: Paper, report: IngestReport) -> _Planned | None:
-    stored = index.catalog.find_stored(paper)
+def _plan(index: Index, paper: Paper, stored: StoredPaper | None, report: IngestReport) -> _Planned | None:
+    """What to write for ``paper`` given its ``stored`` record (``Catalog.find_stored``), if anything."""
     cfg = index.config
     if stored is None:
         _note_title_change(report, None, paper)
         report.new += 1
-        return _Planned(paper, chunk_paper(paper, size=cfg.chunk_size, overlap=cfg.chunk_overlap), None)
+        return _Planned(paper, chunk_paper(paper, size=cfg.chunk_size, overlap=cfg.chunk_overlap), None, new=True)
     merged = merge_papers(stored.paper, paper)
     _note_title_change(report, stored.paper, merged)
     if merged.content_hash == stored.content_hash and merged.id == stored.paper.id:
@@ -180,7 +183,7 @@ def _write_batch(index: Index, planned: list[_Planned]) -> int:
         for p in planned:
             if p.replaced_id:
                 index.catalog.remove(db, p.replaced_id)
-            index.catalog.put(db, p.paper, p.chunks)
+        index.catalog.put_many(db, [(p.paper, p.chunks, p.new) for p in planned])
     return sum(len(p.chunks) for p in planned if p.chunks)
 
 
@@ -243,7 +246,8 @@ def ingest_papers(
     done = 0
     for start in range(0, total, BATCH_PAPERS):
         batch = unique[start : start + BATCH_PAPERS]
-        planned = [p for p in (_plan(index, paper, report) for paper in batch) if p is not None]
+        stored = index.catalog.find_stored_many(batch)
+        planned = [p for p in map(partial(_plan, index, report=report), batch, stored) if p is not None]
         if planned:
             chunks_new += _write_batch(index, planned)
         done += len(batch)

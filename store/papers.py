@@ -13,8 +13,9 @@ import hashlib
 import json
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import cached_property
 
 _ARXIV_NEW = re.compile(r"(?<![\w.])(\d{4}\.\d{4,5})(?:v\d+)?(?![\w])")
 _ARXIV_OLD = re.compile(r"(?<![\w.])([a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?(?![\w])")
@@ -43,16 +44,21 @@ def arxiv_version(raw: str | None) -> int | None:
     return int(m.group(1)) if m else None
 
 
+_NON_WORD = re.compile(r"[^\w]+")
+
+
 def title_key(title: str) -> str:
     """Fold a title to the key used to recognise the same paper across sources.
 
     Case, accents, punctuation and whitespace differ between listings of one paper,
     so they are all folded away.
     """
-    text = unicodedata.normalize("NFKD", title)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = re.sub(r"[^\w]+", " ", text.casefold())
-    return " ".join(text.split())
+    if title.isascii():  # NFKD is the identity and nothing combines: skip the per-character pass
+        text = title.lower()
+    else:
+        text = unicodedata.normalize("NFKD", title)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    return " ".join(_NON_WORD.sub(" ", text).split())
 
 
 def title_hash_id(title: str) -> str:
@@ -94,14 +100,16 @@ class Paper:
     previous_titles: tuple[str, ...] = ()
     """Other titles this id was seen with, oldest first (a revised title, or a clash in the data)."""
 
-    @property
+    @cached_property
     def text_hash(self) -> str:
-        """Hash of what gets embedded: a change here means re-chunk and re-embed."""
+        """Hash of what gets embedded: a change here means re-chunk and re-embed.
+
+        Cached (the record is frozen): ingest compares and stores it for every paper."""
         return hashlib.sha1(f"{self.title}\n\n{self.abstract}".encode()).hexdigest()
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
-        """Hash of the whole record: a change here means the catalog row is updated."""
+        """Hash of the whole record: a change here means the catalog row is updated (cached, as above)."""
         payload = json.dumps(self.to_json(), sort_keys=True, ensure_ascii=False)
         return hashlib.sha1(payload.encode()).hexdigest()
 
@@ -115,21 +123,29 @@ class Paper:
         return self.listing_dates[-1] if self.listing_dates else self.published
 
     def to_json(self) -> dict[str, object]:
-        data = asdict(self)
-        data["published"] = self.published.isoformat() if self.published else None
-        data["listing_dates"] = [d.isoformat() for d in self.listing_dates]
-        for key in ("authors", "sources", "keywords", "categories"):
-            data[key] = list(data[key])
+        """The stored form, keys in field order (what ``dataclasses.asdict`` gave, without its deep copies:
+        every field is immutable, and ingest calls this twice per paper)."""
+        data: dict[str, object] = {
+            "id": self.id,
+            "title": self.title,
+            "abstract": self.abstract,
+            "authors": list(self.authors),
+            "published": self.published.isoformat() if self.published else None,
+            "listing_dates": [d.isoformat() for d in self.listing_dates],
+            "sources": list(self.sources),
+            "url": self.url,
+            "upvotes": self.upvotes,
+            "keywords": list(self.keywords),
+            "arxiv_id": self.arxiv_id,
+            "categories": list(self.categories),
+        }
         # written only when known, so records stored before versions were tracked keep their hash
-        if self.version is None:
-            del data["version"]
-        del data["revised_dates"]
+        if self.version is not None:
+            data["version"] = self.version
+        if self.previous_titles:  # absent when empty, so records written before the field keep their hash
+            data["previous_titles"] = list(self.previous_titles)
         if self.revised_dates:
             data["revised_dates"] = [d.isoformat() for d in self.revised_dates]
-        if self.previous_titles:
-            data["previous_titles"] = list(self.previous_titles)
-        else:  # absent when empty, so records written before the field keep their content hash
-            del data["previous_titles"]
         return data
 
     @classmethod

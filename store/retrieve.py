@@ -104,7 +104,7 @@ def bm25_signal(index: Index, query: str, n: int, allowed: set[str] | None) -> d
 def dense_signal(
     index: Index, query: str, n: int, allowed: set[str] | None, *, snapshot: bool = True
 ) -> dict[str, tuple[float, str]]:
-    if index.catalog.dense_coverage()[0] == 0:  # lexical-only so far: don't even open Chroma or the model
+    if not index.catalog.has_vectors():  # lexical-only so far: don't even open Chroma or the model
         return {}
     vector = index.query_vectors.get(query)
     if vector is None:
@@ -135,7 +135,7 @@ def embed_queries(index: Index, queries: Collection[str]) -> int:
     by the embedder, which beats one call per question; searches then find their
     vector ready. Nothing happens when dense search has no vectors to compare with.
     """
-    if index.config.retrieval.dense_weight <= 0 or index.catalog.dense_coverage()[0] == 0:
+    if index.config.retrieval.dense_weight <= 0 or not index.catalog.has_vectors():
         return 0
     todo = sorted({q.strip() for q in queries if q.strip()} - set(index.query_vectors))
     if todo:

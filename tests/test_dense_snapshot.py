@@ -62,7 +62,7 @@ class _Spy:
 def test_ingest_leaves_a_snapshot_of_every_vector(index: Index) -> None:
     snap = dense_snapshot.load(index.config.dense_dir)
     assert snap is not None, "ingest wrote vectors but no snapshot"
-    assert snap.key == index.catalog.dense_key()
+    assert snap.key == dense_snapshot.current_key(index.catalog)
     assert snap.rows == index.vectors.count() == index.catalog.count_chunks()
     assert np.allclose(np.linalg.norm(snap.vectors, axis=1), 1.0, atol=1e-5)
 
@@ -103,7 +103,7 @@ def test_refresh_reads_only_new_and_rechunked_vectors(index: Index, tmp_path: Pa
            "abstract": "We map kelp canopy from drone images with a segmentation network.", "date": "2025-03-14"}
     ingest_paths(index, [write_jsonl(tmp_path / "more.jsonl", [revised, new])])
     snap = dense_snapshot.load(index.config.dense_dir)
-    assert snap is not None and snap.key == index.catalog.dense_key() != before.key
+    assert snap is not None and snap.key == dense_snapshot.current_key(index.catalog) != before.key
     changed = {cid for cid in snap.chunk_ids.tolist() if cid.startswith(("2501.00002", "2501.09999"))}
     assert changed and set(spy.asked) == changed  # the other papers' vectors came from the old snapshot
     row = snap.chunk_ids.tolist().index(sorted(changed)[0])
