@@ -17,7 +17,16 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from agent.brief.cache import BriefCache
-from agent.llm.base import LLM, ChatMessage, Finished, MessageLike, ModelProcessError, StreamEvent, Usage
+from agent.llm.base import (
+    LLM,
+    ChatMessage,
+    Finished,
+    MessageLike,
+    ModelProcessError,
+    StreamEvent,
+    Usage,
+    WrappedLLM,
+)
 from agent.llm.cached import CachedLLM
 from agent.llm.pricing import PriceTable, cost_usd
 from agent.prompts import Prompt
@@ -108,19 +117,12 @@ class BriefCaller:
         return total
 
 
-class _Metered(LLM):
+class _Metered(WrappedLLM):
     """``inner`` with every real call counted, timed and priced into the owning caller."""
 
     def __init__(self, inner: LLM, owner: BriefCaller) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.owner = owner
-        self.name = inner.name
-        self.provider = inner.provider
-        self.context_window = inner.context_window
-
-    @property
-    def is_small(self) -> bool:
-        return self.inner.is_small
 
     def stream(
         self,

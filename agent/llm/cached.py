@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.llm.base import LLM, Finished, MessageLike, StreamEvent, TextDelta, Usage, as_messages
+from agent.llm.base import LLM, Finished, MessageLike, StreamEvent, TextDelta, Usage, WrappedLLM, as_messages
 from agent.llm.budget import count_messages
 from store.private import private_db
 
@@ -182,7 +182,7 @@ class CacheStats:
     keys: list[str] = field(default_factory=list)
 
 
-class CachedLLM(LLM):
+class CachedLLM(WrappedLLM):
     """``inner`` whose calls are answered from ``store`` when recorded, and recorded when not.
 
     ``enabled=False`` records but never replays (a forced fresh run). ``used`` lists every
@@ -190,20 +190,13 @@ class CachedLLM(LLM):
     """
 
     def __init__(self, inner: LLM, store: ResponseStore, *, enabled: bool = True) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.store = store
         self.enabled = enabled
-        self.name = inner.name
-        self.provider = inner.provider
-        self.context_window = inner.context_window
         self.used: dict[str, None] = {}
         self._stats = CacheStats()
         self._total = CacheStats()
         self._lock = threading.Lock()
-
-    @property
-    def is_small(self) -> bool:
-        return self.inner.is_small
 
     @property
     def totals(self) -> CacheStats:
