@@ -332,7 +332,7 @@ def test_local_small_model_on_two_papers(index_dir: Path) -> None:
     """SmolLM2 fills the table cell by cell; whatever it writes, what is shown is grounded."""
     settings = load_settings(data_dir=index_dir)
     # one thread: on a busy machine llama.cpp's spinning threads stall each other (see LocalLLM)
-    llm = LoggedLLM(LocalLLM(settings.gguf, n_threads=1), CallLog.for_settings(settings))
+    llm = LoggedLLM(LocalLLM(settings.local.gguf, n_threads=1), CallLog.for_settings(settings))
     assert llm.is_small
     with Index(settings.store_config()) as idx:
         c = compare(["2501.00006", SPEC], index=idx, llm=llm)

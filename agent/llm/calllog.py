@@ -132,7 +132,7 @@ class CallLog:
         """The log under ``settings.data_dir``, scrubbing every key the settings hold."""
         secrets = [
             key.get_secret_value()
-            for key in (settings.openai_api_key, getattr(settings, "embedding_api_key", None))
+            for key in (settings.llm.api_key, settings.embedding.api_key)
             if key is not None
         ]
         return cls(Paths(settings.data_dir).call_log, secrets=secrets)
