@@ -37,7 +37,7 @@ def build_llm(settings: Settings, model: str | None = None, *, check_model: bool
             check_gguf(llm.path)  # fail now, not after retrieval (or after starting a service)
     except LLMError as exc:
         raise ConfigError(str(exc)) from None
-    return LoggedLLM(llm, CallLog.for_settings(settings), prices=settings.prices)
+    return LoggedLLM(llm, CallLog.for_settings(settings), prices=settings.llm.prices)
 
 
 def ask_options(
@@ -62,8 +62,8 @@ def ask_options(
         k=k,
         since=since,
         until=until,
-        max_answer_tokens=settings.max_answer_tokens,
-        abstain_threshold=settings.abstain_threshold,
+        max_answer_tokens=settings.llm.max_answer_tokens,
+        abstain_threshold=settings.retrieval.abstain_threshold,
         paper_ids=scope or None,
         prompt_dir=prompt_dir,
     )

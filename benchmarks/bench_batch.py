@@ -79,7 +79,9 @@ def _questions(corpus: Path, n: int) -> list[Job]:
 
 
 def _measure(jobs: list[Job], index: Index, llm: LLM, settings: Settings, concurrency: int, **kw: Any) -> BatchStats:
-    options = AskOptions(max_answer_tokens=settings.max_answer_tokens, abstain_threshold=settings.abstain_threshold)
+    options = AskOptions(
+        max_answer_tokens=settings.llm.max_answer_tokens, abstain_threshold=settings.retrieval.abstain_threshold
+    )
     with tempfile.TemporaryDirectory() as tmp, JsonlWriter(Path(tmp) / "answers.jsonl") as writer:
         run = BatchRun(jobs, index=index, llm=llm, writer=writer, options=options, concurrency=concurrency, **kw)
         stats = run.run()
@@ -125,7 +127,7 @@ def run(shared: Path | None) -> list[dict[str, Any]]:
 
             local = build_llm(base, str(default_gguf()))
             local_jobs = _questions(corpus, LOCAL_QUESTIONS)
-            default_workers = workers_for(local, base.concurrency)
+            default_workers = workers_for(local, base.llm.concurrency)
             for c in sorted({1, default_workers}):
                 stats = _measure(local_jobs, index, local, base, c)
                 label = "default" if c == default_workers else "no overlap"

@@ -9,7 +9,7 @@ in flight, from the brief's call intervals), time per stage, and the peak memory
 the process that made the brief. Every brief runs in its own child process so peak
 memory is its own. The loopback model (``benchmarks/loopback_model.py`` answering with
 ``benchmarks/brief_model.py``) replies in each prompt's format at hosted-model speed: ``API_DELAY_S`` before the first
-token, then ``API_MS_PER_TOKEN`` per completion word, ``settings.concurrency`` requests at a time.
+token, then ``API_MS_PER_TOKEN`` per completion word, ``settings.llm.concurrency`` requests at a time.
 It also times the two ways to get paper vectors (read back from Chroma, or re-embed).
 """
 
@@ -121,7 +121,7 @@ def _brief_rows(label: str, data_dir: Path, llm_factory: object, *, note: str = 
             stages: list[tuple[str, float]] = []
             start = time.perf_counter()
             brief = None
-            options = BriefOptions(concurrency=settings.concurrency)
+            options = BriefOptions(concurrency=settings.llm.concurrency)
             for event in brief_events(week, index=index, llm=llm, options=options, cache=cache):
                 if isinstance(event, Stage):
                     stages.append((event.name, time.perf_counter()))
@@ -172,7 +172,7 @@ def _arxiv() -> list[dict[str, object]]:
                                  model="gpt-bench")
         rows = _brief_rows("arxiv", ARXIV_DIR, lambda: build_llm(settings))
         note = (f"; loopback model: {API_DELAY_S:.1f} s + {API_MS_PER_TOKEN:.0f} ms/token, "
-                f"concurrency {settings.concurrency}, at most {fake.max_in_flight} requests in flight")
+                f"concurrency {settings.llm.concurrency}, at most {fake.max_in_flight} requests in flight")
     rows[0]["note"] = str(rows[0]["note"]) + note
     return rows + _vector_rows() + _interest_rows()
 

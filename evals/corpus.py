@@ -65,7 +65,9 @@ def corpus_key(parts: object, settings: Settings) -> str:
 
 def eval_settings(settings: Settings, data_dir: Path) -> Settings:
     """The user's settings pointed at an eval index: same retrieval and models, embedded Chroma."""
-    return settings.model_copy(update={"data_dir": data_dir, "chroma_host": None})
+    return settings.model_copy(
+        update={"data_dir": data_dir, "chroma": settings.chroma.model_copy(update={"host": None})}
+    )
 
 
 def open_suite_index(

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from agent.llm.calllog import LoggedLLM
+from agent.llm.base import LLM
 from agent.prompts import PromptRef, load_prompt
 from agent.types import Source
 from evals.metrics import Claim
@@ -43,7 +43,7 @@ def parse_verdicts(text: str, n_claims: int) -> dict[int, bool]:
     return out
 
 
-def judge(llm: LoggedLLM, claims: Sequence[Claim], sources: Sequence[Source]) -> Verdicts:
+def judge(llm: LLM, claims: Sequence[Claim], sources: Sequence[Source]) -> Verdicts:
     """Ask the judge model about ``claims``; see the module docstring."""
     prompt = load_prompt(PROMPT)
     if not claims:

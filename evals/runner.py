@@ -293,8 +293,8 @@ def _settings_snapshot(settings: Settings) -> dict[str, Any]:
         "chunk_size": cfg.chunk_size,
         "chunk_overlap": cfg.chunk_overlap,
         "embedding": cfg.embedding.model_id,
-        "abstain_threshold": settings.abstain_threshold,
-        "max_answer_tokens": settings.max_answer_tokens,
+        "abstain_threshold": settings.retrieval.abstain_threshold,
+        "max_answer_tokens": settings.llm.max_answer_tokens,
     }
 
 

@@ -1,4 +1,9 @@
-"""Shared fixtures: where ../shared lives, and per-test data dirs that never touch the user's."""
+"""Shared fixtures: where ../shared lives, per-test data dirs that never touch the user's, loopback servers.
+
+The loopback servers live in ``tests/support/``; the fixtures here start and stop them. A module
+shapes the scripted model's answers by overriding ``server_options`` (the keyword arguments of
+:class:`~tests.support.openai_server.OpenAIServer`), not by redefining ``server``.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,12 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests.support.loopback import LoopbackServer
+from tests.support.openai_server import OpenAIServer
 
 REPO = Path(__file__).resolve().parent.parent
 # tiktoken's cl100k_base file is copied here once per test session, not into ~/.cache
@@ -53,3 +62,49 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     monkeypatch.chdir(tmp_path)
     yield
     _stop_model_services(tmp_path)
+
+
+@pytest.fixture
+def server_options() -> dict[str, Any]:
+    """Keyword arguments for the ``server`` fixture's :class:`OpenAIServer`; modules override it."""
+    return {}
+
+
+@pytest.fixture
+def server(server_options: dict[str, Any]) -> Iterator[OpenAIServer]:
+    """A scripted OpenAI-compatible model server on loopback (serves ``gpt-test`` unless told otherwise)."""
+    with OpenAIServer(**server_options) as srv:
+        yield srv
+
+
+@pytest.fixture
+def server_env(server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> OpenAIServer:
+    """``server`` as the model the CLI uses: its URL, a test key, ``gpt-test``, one attempt per call."""
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-SECRET123")
+    monkeypatch.setenv("PAPERBRIEF_MODEL", "gpt-test")
+    monkeypatch.setenv("PAPERBRIEF_LLM_ATTEMPTS", "1")
+    return server
+
+
+@pytest.fixture
+def loopback() -> Iterator[LoopbackServer]:
+    """A plain HTTP server on loopback whose routes a test scripts (sources, retries, deadlines)."""
+    with LoopbackServer() as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def index_papers() -> list[dict[str, Any]]:
+    """The papers a module's ``index_dir`` holds; a module overrides it (default: the eight fixture papers)."""
+    from tests.support.papers_fixture import PAPERS
+
+    return list(PAPERS)
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory: pytest.TempPathFactory, index_papers: list[dict[str, Any]]) -> Path:
+    """``index_papers`` ingested into a data dir once per test module (real Chroma, BM25, catalog)."""
+    from tests.support.index import build_index
+
+    return build_index(tmp_path_factory.mktemp("idx"), index_papers)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,10 +21,8 @@ from agent.runtime import build_llm
 from agent.settings import load_settings
 from agent.types import Answer
 from store.index import Index
-from store.ingest import ingest_paths
 from store.retrieve import search
 from tests.support.openai_server import OpenAIServer, Reply
-from tests.support.papers_fixture import PAPERS, write_jsonl
 
 QUESTION = "How can a small model speed up LLM decoding?"
 SMALL = "smollm2-test"  # a name that makes the model count as small (agent.llm.base.LLM.is_small)
@@ -35,18 +33,9 @@ CLOSE = (
 )
 
 
-@pytest.fixture(scope="module")
-def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("answersidx")
-    with Index(load_settings(data_dir=root / "data").store_config()) as idx:
-        ingest_paths(idx, [write_jsonl(root / "p.jsonl", PAPERS)])
-    return root / "data"
-
-
 @pytest.fixture
-def server() -> Iterator[OpenAIServer]:
-    with OpenAIServer(models=("gpt-test", SMALL)) as srv:
-        yield srv
+def server_options() -> dict[str, Any]:
+    return {"models": ("gpt-test", SMALL)}
 
 
 def _settings(index_dir: Path, server: OpenAIServer, model: str):  # type: ignore[no-untyped-def]

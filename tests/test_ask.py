@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +15,6 @@ from agent.runtime import build_llm
 from agent.settings import load_settings
 from agent.types import Source
 from store.index import Index
-from tests.support.index import build_index
 from tests.support.openai_server import OpenAIServer, Reply
 from tests.support.papers_fixture import PAPERS
 
@@ -30,14 +29,8 @@ INJECTION = {
 
 
 @pytest.fixture(scope="module")
-def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_index(tmp_path_factory.mktemp("askidx"), [*PAPERS, INJECTION])
-
-
-@pytest.fixture
-def server() -> Iterator[OpenAIServer]:
-    with OpenAIServer(models=("gpt-test",)) as srv:
-        yield srv
+def index_papers() -> list[dict[str, Any]]:
+    return [*PAPERS, INJECTION]
 
 
 def _run(index_dir: Path, server: OpenAIServer, question: str, **kw: object):  # type: ignore[no-untyped-def]
@@ -146,11 +139,9 @@ def test_cli_bad_input_exit_2(
 
 
 def test_cli_json_and_provider_failure(
-    index_dir: Path, server: OpenAIServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    index_dir: Path, server_env: OpenAIServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OPENAI_BASE_URL", server.url)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-SECRET123")
-    monkeypatch.setenv("PAPERBRIEF_MODEL", "gpt-test")
+    server = server_env
     monkeypatch.setenv("PAPERBRIEF_LLM_ATTEMPTS", "2")
     server.push(Reply(text="Tiles avoid the full similarity matrix [1]."))
     main(["--data-dir", str(index_dir), "ask", "How to scale contrastive loss batch size?", "--json"])

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,6 @@ from store.index import Index
 from store.retrieve import search
 from tests.conftest import REPO
 from tests.support.fake_llm import FakeLLM
-from tests.support.index import build_index
 from tests.support.openai_server import OpenAIServer, Reply
 
 ANSWER = "A small draft model proposes tokens that the large model verifies [1]."
@@ -48,24 +46,9 @@ TOPICS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_index(tmp_path_factory.mktemp("batchidx"))
-
-
 @pytest.fixture
-def server() -> Iterator[OpenAIServer]:
-    with OpenAIServer(default=Reply(text=ANSWER), models=("gpt-test",)) as srv:
-        yield srv
-
-
-@pytest.fixture
-def api_env(server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> OpenAIServer:
-    monkeypatch.setenv("OPENAI_BASE_URL", server.url)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-SECRET123")
-    monkeypatch.setenv("PAPERBRIEF_MODEL", "gpt-test")
-    monkeypatch.setenv("PAPERBRIEF_LLM_ATTEMPTS", "1")
-    return server
+def server_options() -> dict[str, Any]:
+    return {"default": Reply(text=ANSWER)}
 
 
 def _batch(index_dir: Path, *args: str) -> int:
@@ -90,7 +73,7 @@ def _questions_sent(server: OpenAIServer) -> list[str]:
 
 
 def test_text_input_with_duplicates_blanks_and_summary(
-    index_dir: Path, api_env: OpenAIServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    index_dir: Path, server_env: OpenAIServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     src = tmp_path / "q.txt"
     src.write_text("# week 12\n\n" + "\n".join(TOPICS[:3]) + "\n\n" + TOPICS[0] + "\n")
@@ -98,7 +81,7 @@ def test_text_input_with_duplicates_blanks_and_summary(
     assert _batch(index_dir, str(src), "--out", str(out), "--summary-json", str(summary)) == 0
     records = _records(out)
     assert sorted(r["question"] for r in records) == sorted(TOPICS[:3])  # the repeat answered once
-    assert len(api_env.chat_requests) == 3
+    assert len(server_env.chat_requests) == 3
     for r in records:
         assert r["status"] == "ok" and set(r) >= ASK_KEYS and r["id"] == derived_id(r["question"])
         assert r["citations"] and r["model"] == "gpt-test"
@@ -111,7 +94,7 @@ def test_text_input_with_duplicates_blanks_and_summary(
 
 
 def test_jsonl_with_a_malformed_line_and_a_bad_date(
-    index_dir: Path, api_env: OpenAIServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    index_dir: Path, server_env: OpenAIServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     src = tmp_path / "q.jsonl"
     src.write_text(
@@ -136,7 +119,9 @@ def test_jsonl_with_a_malformed_line_and_a_bad_date(
     assert f"{src} line 2: not valid JSON" in err
 
 
-def test_csv_input_and_a_window_from_the_command_line(index_dir: Path, api_env: OpenAIServer, tmp_path: Path) -> None:
+def test_csv_input_and_a_window_from_the_command_line(
+    index_dir: Path, server_env: OpenAIServer, tmp_path: Path
+) -> None:
     src = tmp_path / "q.csv"
     src.write_text(f'id,question,until\nc1,"{TOPICS[0]}",\nc2,"{TOPICS[2]}",2025-03-10\n')
     out = tmp_path / "a.jsonl"
@@ -149,7 +134,7 @@ def test_csv_input_and_a_window_from_the_command_line(index_dir: Path, api_env: 
 
 
 def test_stdin_input_and_stdout_output(
-    index_dir: Path, api_env: OpenAIServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    index_dir: Path, server_env: OpenAIServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = "\n".join(json.dumps({"id": f"s{i}", "question": q}) for i, q in enumerate(TOPICS[:2])) + "\n"
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data.encode())))
@@ -183,7 +168,7 @@ def test_stdin_input_and_stdout_output(
 )
 def test_unusable_input_exits_2(
     index_dir: Path,
-    api_env: OpenAIServer,
+    server_env: OpenAIServer,
     tmp_path: Path,
     setup: str,
     args: list[str],
@@ -194,11 +179,11 @@ def test_unusable_input_exits_2(
     (tmp_path / "bad.jsonl").write_text('{"question": \n[]\n')
     assert _batch(index_dir, *args) == 2
     assert message in capsys.readouterr().err
-    assert api_env.chat_requests == []
+    assert server_env.chat_requests == []
 
 
 def test_existing_output_needs_resume_or_overwrite(
-    index_dir: Path, api_env: OpenAIServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    index_dir: Path, server_env: OpenAIServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     src, out = tmp_path / "q.txt", tmp_path / "a.jsonl"
     src.write_text(TOPICS[0] + "\n")
@@ -206,14 +191,14 @@ def test_existing_output_needs_resume_or_overwrite(
     assert _batch(index_dir, str(src), "--out", str(out)) == 2
     assert "--resume" in capsys.readouterr().err
     assert _batch(index_dir, str(src), "--out", str(out), "--overwrite") == 0
-    assert len(_records(out)) == 1 and len(api_env.chat_requests) == 2
+    assert len(_records(out)) == 1 and len(server_env.chat_requests) == 2
 
 
 # --- failures and resume -------------------------------------------------------------
 
 
 def test_failed_requests_are_recorded_then_resume_completes_them(
-    index_dir: Path, api_env: OpenAIServer, tmp_path: Path
+    index_dir: Path, server_env: OpenAIServer, tmp_path: Path
 ) -> None:
     failing = {TOPICS[1], TOPICS[4]}
 
@@ -223,7 +208,7 @@ def test_failed_requests_are_recorded_then_resume_completes_them(
             return Reply(status=503, error="overloaded")
         return Reply(text=ANSWER)
 
-    api_env.respond = respond
+    server_env.respond = respond
     src, out = tmp_path / "q.txt", tmp_path / "a.jsonl"
     src.write_text("\n".join(TOPICS) + "\n")
     summary = tmp_path / "s.json"
@@ -235,21 +220,23 @@ def test_failed_requests_are_recorded_then_resume_completes_them(
     assert json.loads(summary.read_text())["failed"] == 2
 
     failing.clear()  # the server recovers
-    sent_before = len(api_env.chat_requests)
+    sent_before = len(server_env.chat_requests)
     assert _batch(index_dir, str(src), "--out", str(out), "--resume", "--summary-json", str(summary)) == 0
     final = _records(out)
     assert sorted(r["id"] for r in final) == sorted(derived_id(q) for q in TOPICS)  # once each
     assert all(r["status"] == "ok" for r in final)
-    resent = _questions_sent(api_env)[sent_before:]
+    resent = _questions_sent(server_env)[sent_before:]
     assert len(resent) == 2 and all(any(q in p for q in errors) for p in resent)  # only the failed ones
     data = json.loads(summary.read_text())
     assert data["already_answered"] == 4 and data["ok"] == 2 and data["exit_code"] == 0
     # nothing left to do: a third run asks nothing
     assert _batch(index_dir, str(src), "--out", str(out), "--resume") == 0
-    assert len(api_env.chat_requests) == sent_before + 2
+    assert len(server_env.chat_requests) == sent_before + 2
 
 
-def test_resume_drops_a_torn_line_from_an_older_writer(index_dir: Path, api_env: OpenAIServer, tmp_path: Path) -> None:
+def test_resume_drops_a_torn_line_from_an_older_writer(
+    index_dir: Path, server_env: OpenAIServer, tmp_path: Path
+) -> None:
     src, out = tmp_path / "q.txt", tmp_path / "a.jsonl"
     src.write_text("\n".join(TOPICS[:3]) + "\n")
     assert _batch(index_dir, str(src), "--out", str(out)) == 0
@@ -257,7 +244,7 @@ def test_resume_drops_a_torn_line_from_an_older_writer(index_dir: Path, api_env:
     out.write_bytes(b"\n".join(lines[:2]) + b"\n" + lines[2][: len(lines[2]) // 2])  # torn, no newline
     assert _batch(index_dir, str(src), "--out", str(out), "--resume") == 0
     assert sorted(r["id"] for r in _records(out)) == sorted(derived_id(q) for q in TOPICS[:3])
-    assert len(api_env.chat_requests) == 4
+    assert len(server_env.chat_requests) == 4
 
 
 # --- concurrency -------------------------------------------------------------------------

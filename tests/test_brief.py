@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,9 +50,8 @@ def fake() -> FakeBriefModel:
 
 
 @pytest.fixture
-def server(fake: FakeBriefModel) -> Iterator[OpenAIServer]:
-    with OpenAIServer(respond=fake) as srv:
-        yield srv
+def server_options(fake: FakeBriefModel) -> dict[str, Any]:
+    return {"respond": fake}
 
 
 def _brief(data_dir: Path, server: OpenAIServer, cache: BriefCache | None = None, **options: object) -> Brief:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +27,7 @@ from store.ingest import ingest_paths
 from store.interests import ReaderStore
 from tests.support.brief_fake import FakeBriefModel
 from tests.support.brief_papers import topic_of, topic_paper, write_weeks
+from tests.support.index import build_index
 from tests.support.openai_server import OpenAIServer
 from tests.support.papers_fixture import write_jsonl
 
@@ -36,15 +37,12 @@ WEEK = parse_week("2025-W11")
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("readeridx")
-    with Index(load_settings(data_dir=root / "data").store_config()) as idx:
-        ingest_paths(idx, [write_weeks(root)])
-    return root / "data"
+    return build_index(root, [], files=[write_weeks(root)])
 
 
 @pytest.fixture
-def server() -> Iterator[OpenAIServer]:
-    with OpenAIServer(respond=FakeBriefModel()) as srv:
-        yield srv
+def server_options() -> dict[str, Any]:
+    return {"respond": FakeBriefModel()}
 
 
 def _brief(data_dir: Path, server: OpenAIServer, window: Window = WEEK, **options: object) -> Brief:

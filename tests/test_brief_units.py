@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from datetime import date
 from pathlib import Path
 
@@ -212,3 +213,26 @@ def test_window_dates_in_paper_entries() -> None:
 
 def _never_called(msgs: list[ChatMessage], max_tokens: int) -> list[str]:
     raise AssertionError("not called")
+
+
+def test_reduce_calls_are_replayed_from_the_cache_file_and_only_real_calls_are_metered(tmp_path: Path) -> None:
+    path = tmp_path / "brief.sqlite3"
+    legacy = sqlite3.connect(path)  # a cache written by an older paperbrief: its responses table is dropped
+    legacy.execute("CREATE TABLE responses (key TEXT PRIMARY KEY, model TEXT, output TEXT)")
+    legacy.close()
+    prompt = load_prompt("brief_theme_name")
+    messages = [ChatMessage("user", "Name the theme of: draft models.")]
+    llm = FakeLLM(["Speculative decoding"], usage=Usage(10, 3))
+    with BriefCache(path) as cache:
+        caller = BriefCaller(llm, cache)
+        assert caller.complete(prompt, messages, max_tokens=16) == "Speculative decoding"
+        assert caller.complete(prompt, messages, max_tokens=16, reuse=False) == "Speculative decoding"
+        assert (caller.calls, caller.reused, caller.usage) == (2, 0, Usage(20, 6))
+    with BriefCache(path) as reopened:
+        warm = BriefCaller(FakeLLM(respond=_never_called), reopened)
+        assert warm.complete(prompt, messages, max_tokens=16) == "Speculative decoding"
+        assert (warm.calls, warm.reused, warm.usage) == (0, 1, Usage())
+        assert reopened.counts()["responses"] == 1
+        with pytest.raises(AssertionError):  # another budget is another request: not replayed
+            warm.complete(prompt, messages, max_tokens=17)
+    assert len(llm.calls) == 2

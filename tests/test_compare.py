@@ -26,7 +26,6 @@ from agent.llm.local import LocalLLM
 from agent.runtime import build_llm
 from agent.settings import load_settings
 from store.index import Index
-from tests.support.index import build_index
 from tests.support.openai_server import OpenAIServer, Reply
 from tests.support.papers_fixture import PAPERS
 
@@ -74,14 +73,13 @@ GOOD_TABLE = {
 
 
 @pytest.fixture(scope="module")
-def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_index(tmp_path_factory.mktemp("cmpidx"), [*PAPERS, SPEC_LONG, INJECTION])
+def index_papers() -> list[dict[str, Any]]:
+    return [*PAPERS, SPEC_LONG, INJECTION]
 
 
 @pytest.fixture
-def server() -> Iterator[OpenAIServer]:
-    with OpenAIServer(models=("gpt-test", "smollm-test")) as srv:
-        yield srv
+def server_options() -> dict[str, Any]:
+    return {"models": ("gpt-test", "smollm-test")}
 
 
 def _compare(index_dir: Path, server: OpenAIServer, selectors: list[str], model: str = "gpt-test",
@@ -307,11 +305,9 @@ def test_cli_bad_input_is_one_line_and_exit_2(
 
 
 def test_cli_json_markdown_and_provider_failure(
-    index_dir: Path, server: OpenAIServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    index_dir: Path, server_env: OpenAIServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OPENAI_BASE_URL", server.url)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-SECRET123")
-    monkeypatch.setenv("PAPERBRIEF_MODEL", "gpt-test")
+    server = server_env
     monkeypatch.setenv("PAPERBRIEF_LLM_ATTEMPTS", "2")
     server.push(Reply(text=json.dumps(GOOD_TABLE)), Reply(text=json.dumps(GOOD_TABLE)))
     main(["--data-dir", str(index_dir), "compare", SPEC, "hallucinated citations", "--json"])
@@ -336,7 +332,7 @@ def test_local_small_model_on_two_papers(index_dir: Path) -> None:
     """SmolLM2 fills the table cell by cell; whatever it writes, what is shown is grounded."""
     settings = load_settings(data_dir=index_dir)
     # one thread: on a busy machine llama.cpp's spinning threads stall each other (see LocalLLM)
-    llm = LoggedLLM(LocalLLM(settings.gguf, n_threads=1), CallLog.for_settings(settings))
+    llm = LoggedLLM(LocalLLM(settings.local.gguf, n_threads=1), CallLog.for_settings(settings))
     assert llm.is_small
     with Index(settings.store_config()) as idx:
         c = compare(["2501.00006", SPEC], index=idx, llm=llm)

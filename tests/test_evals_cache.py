@@ -1,115 +1,43 @@
-"""The eval response cache: replay instead of calling, keyed by exactly what the model sees."""
+"""The eval side of the response cache: export what a run used, seed a clean cache from a baseline."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import pytest
-
-from agent.llm.base import LLM, Finished, LLMError, StreamEvent, TextDelta, Usage
 from agent.llm.calllog import CallLog, LoggedLLM
-from agent.prompts import PromptRef
-from evals.cache import CachedLLM, ResponseCache, request_key
+from evals.cache import CachedLLM, ResponseCache
 from tests.support.fake_llm import FakeLLM
 
 MESSAGES = [{"role": "system", "content": "Cite [n]."}, {"role": "user", "content": "Why?"}]
 
 
-def scripted(pieces: Sequence[str] = ("Because ", "of ", "tiles ", "[1]."), fail: bool = False) -> FakeLLM:
-    """Streams fixed pieces (as model "scripted", served as a dated snapshot) and counts real calls."""
-    llm = FakeLLM(pieces, name="scripted", served_as="scripted-2025")
-    return llm.fail_with("model scripted: HTTP 503 after 4 attempts") if fail else llm
-
-
-def _cached(tmp_path: Path, inner: LLM, *, enabled: bool = True, name: str = "r.sqlite3") -> CachedLLM:
-    log = CallLog(tmp_path / "calls.sqlite3")
-    return CachedLLM(LoggedLLM(inner, log), ResponseCache(tmp_path / name), enabled=enabled)
-
-
-def _collect(events: Iterator[StreamEvent]) -> tuple[list[str], Finished | None]:
-    pieces, finished = [], None
-    for event in events:
-        if isinstance(event, TextDelta):
-            pieces.append(event.text)
-        else:
-            finished = event
-    return pieces, finished
-
-
-def test_second_identical_call_is_replayed_piece_by_piece(tmp_path: Path) -> None:
-    inner = scripted()
-    llm = _cached(tmp_path, inner)
-    ref = PromptRef.of("answer", "1", "text")
-    first = _collect(llm.stream(MESSAGES, max_tokens=64, prompt=ref))
-    second = _collect(llm.stream(MESSAGES, max_tokens=64, prompt=ref))
-    assert len(inner.calls) == 1 and first == second
-    assert second[1] is not None and second[1].usage == Usage(17, 4) and second[1].model == "scripted-2025"
-    stats = llm.take_stats()
-    assert (stats.hits, stats.misses) == (1, 1) and stats.replayed_ms >= 0
-    assert llm.take_stats().hits == 0  # taking resets
-    # the miss went to the call log with its prompt ref, the hit did not
-    rows = CallLog(tmp_path / "calls.sqlite3").rows()
-    assert len(rows) == 1 and rows[0]["prompt_name"] == "answer"
-
-
-@pytest.mark.parametrize(
-    "change",
-    [
-        {"messages": [*MESSAGES[:1], {"role": "user", "content": "Why not?"}]},
-        {"max_tokens": 65},
-        {"temperature": 0.5},
-    ],
-)
-def test_anything_the_model_sees_changes_the_key(tmp_path: Path, change: dict[str, object]) -> None:
-    inner = scripted()
-    llm = _cached(tmp_path, inner)
-    _collect(llm.stream(MESSAGES, max_tokens=64))
-    kwargs: dict[str, object] = {"max_tokens": 64, **change}
-    messages = kwargs.pop("messages", MESSAGES)
-    _collect(llm.stream(messages, **kwargs))  # type: ignore[arg-type]
-    assert len(inner.calls) == 2
-
-
-def test_key_ignores_the_prompt_name_but_not_the_model() -> None:
-    a = request_key("m1", MESSAGES, max_tokens=8, temperature=0.0, stop=None)
-    assert a == request_key("m1", list(MESSAGES), max_tokens=8, temperature=0.0, stop=[])
-    assert a != request_key("m2", MESSAGES, max_tokens=8, temperature=0.0, stop=None)
-
-
-def test_a_stream_cut_by_its_reader_replays_the_same_cut(tmp_path: Path) -> None:
-    inner = scripted(["loop "] * 10)
-    llm = _cached(tmp_path, inner)
-    stream = llm.stream(MESSAGES, max_tokens=64)
-    taken = [next(stream), next(stream), next(stream)]
-    stream.close()  # ask stops reading a looping model
-    replay = list(llm.stream(MESSAGES, max_tokens=64))
-    assert len(inner.calls) == 1
-    assert [e.text for e in replay if isinstance(e, TextDelta)] == [e.text for e in taken]  # type: ignore[union-attr]
-    assert isinstance(replay[-1], Finished) and replay[-1].finish_reason == "length"
-
-
-def test_failures_are_not_cached_and_disabled_cache_always_calls(tmp_path: Path) -> None:
-    failing = scripted(fail=True)
-    llm = _cached(tmp_path, failing)
-    with pytest.raises(LLMError):
-        _collect(llm.stream(MESSAGES, max_tokens=64))
-    assert len(llm.cache) == 0
-    inner = scripted()
-    fresh = _cached(tmp_path, inner, enabled=False, name="fresh.sqlite3")
-    _collect(fresh.stream(MESSAGES, max_tokens=64))
-    _collect(fresh.stream(MESSAGES, max_tokens=64))
-    assert len(inner.calls) == 2 and len(fresh.cache) == 1  # still records, for the next cached run
+def _cached(tmp_path: Path, inner: FakeLLM, name: str) -> CachedLLM:
+    return CachedLLM(LoggedLLM(inner, CallLog(tmp_path / "calls.sqlite3")), ResponseCache(tmp_path / name))
 
 
 def test_export_and_seed_carry_responses_to_a_clean_cache(tmp_path: Path) -> None:
-    inner = scripted()
-    llm = _cached(tmp_path, inner)
-    pieces, _ = _collect(llm.stream(MESSAGES, max_tokens=64))
-    exported = llm.cache.export(llm.used)
-    assert len(exported) == 1
-    clean_inner = scripted(["different"])
-    clean = _cached(tmp_path, clean_inner, name="clean.sqlite3")
-    assert clean.cache.seed(exported) == 1 and clean.cache.seed(exported) == 0
-    assert _collect(clean.stream(MESSAGES, max_tokens=64))[0] == pieces
+    inner = FakeLLM(["Because ", "tiles [1]."], name="scripted")
+    llm = _cached(tmp_path, inner, "r.sqlite3")
+    text, _ = llm.complete(MESSAGES, max_tokens=64)
+    cache = llm.store
+    assert isinstance(cache, ResponseCache)
+    exported = cache.export([*llm.used, "not-a-key"])
+    assert list(exported) == list(llm.used) and exported[next(iter(llm.used))]["pieces"] == ["Because ", "tiles [1]."]
+    clean_inner = FakeLLM(["different"], name="scripted")
+    clean = _cached(tmp_path, clean_inner, "clean.sqlite3")
+    clean_cache = clean.store
+    assert isinstance(clean_cache, ResponseCache)
+    assert clean_cache.seed(exported) == 1 and clean_cache.seed(exported) == 0  # only what it lacks
+    assert clean.complete(MESSAGES, max_tokens=64)[0] == text
     assert len(clean_inner.calls) == 0
+
+
+def test_a_seeded_entry_never_overwrites_a_recorded_one(tmp_path: Path) -> None:
+    llm = _cached(tmp_path, FakeLLM(["recorded"], name="scripted"), "r.sqlite3")
+    llm.complete(MESSAGES, max_tokens=64)
+    key = next(iter(llm.used))
+    cache = llm.store
+    assert isinstance(cache, ResponseCache)
+    stale = {key: {**cache.export([key])[key], "pieces": ["stale"]}}
+    assert cache.seed(stale) == 0
+    assert llm.complete(MESSAGES, max_tokens=64)[0] == "recorded"

@@ -1,6 +1,6 @@
 """The eval gate end to end: run, accept, re-run from the cache, degrade a prompt, and see compare fail.
 
-The model is the loopback OpenAI-compatible server. It answers with a citation only
+The model is the loopback OpenAI-compatible server_env. It answers with a citation only
 when the system prompt still carries the citation rule, like a model that follows
 instructions, so removing that rule from a copy of the prompt set must show up as a
 citation regression, and nothing else about the run may change.
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,13 +62,8 @@ def respond(body: dict[str, Any]) -> Reply:
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIServer]:
-    with OpenAIServer(respond=respond, models=("gpt-test",)) as srv:
-        monkeypatch.setenv("OPENAI_BASE_URL", srv.url)
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-gate")
-        monkeypatch.setenv("PAPERBRIEF_MODEL", "gpt-test")
-        monkeypatch.setenv("PAPERBRIEF_LLM_ATTEMPTS", "1")
-        yield srv
+def server_options() -> dict[str, Any]:
+    return {"respond": respond}
 
 
 @pytest.fixture
@@ -108,10 +102,10 @@ def _degraded_prompts(tmp_path: Path) -> Path:
 
 @pytest.mark.slow
 def test_gate_passes_unchanged_and_fails_when_the_citation_rule_is_removed(
-    workspace: Path, server: OpenAIServer, capsys: pytest.CaptureFixture[str]
+    workspace: Path, server_env: OpenAIServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     first = _run(workspace, "run1")
-    answered = len(server.chat_requests)
+    answered = len(server_env.chat_requests)
     assert answered == 4  # the off-topic question abstains before any model call
     metrics = first["suites"]["mini"]["metrics"]
     assert metrics["citations.recall"] == 1.0 and metrics["abstention.accuracy"] == 1.0
@@ -123,7 +117,7 @@ def test_gate_passes_unchanged_and_fails_when_the_citation_rule_is_removed(
 
     # unchanged prompts: every response is replayed, nothing reaches the model, same numbers
     second = _run(workspace, "run2")
-    assert len(server.chat_requests) == answered
+    assert len(server_env.chat_requests) == answered
     assert second["cache"] == {"hits": 4, "misses": 0, "seeded": 0, "enabled": True}
     assert _stable(second) == _stable(first)
     capsys.readouterr()
@@ -132,7 +126,7 @@ def test_gate_passes_unchanged_and_fails_when_the_citation_rule_is_removed(
 
     # the citation rule removed from a copy of the prompt set: every answered case re-runs
     third = _run(workspace, "run3", "--prompts", str(_degraded_prompts(workspace)))
-    assert len(server.chat_requests) == answered + 4 and third["cache"]["misses"] == 4
+    assert len(server_env.chat_requests) == answered + 4 and third["cache"]["misses"] == 4
     assert third["suites"]["mini"]["metrics"]["citations.recall"] == 0.0
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_info:
@@ -143,25 +137,25 @@ def test_gate_passes_unchanged_and_fails_when_the_citation_rule_is_removed(
     assert "mini/retrieval.recall@3" not in captured.err  # retrieval did not move
 
 
-def test_editing_one_case_re_runs_only_that_case(workspace: Path, server: OpenAIServer) -> None:
+def test_editing_one_case_re_runs_only_that_case(workspace: Path, server_env: OpenAIServer) -> None:
     _run(workspace, "run1")
-    before = len(server.chat_requests)
+    before = len(server_env.chat_requests)
     cases = workspace / "cases" / "mini.yaml"
     cases.write_text(CASES.replace("Can protein folds be predicted", "Can protein structures be predicted"))
     results = _run(workspace, "run2")
-    assert len(server.chat_requests) == before + 1
+    assert len(server_env.chat_requests) == before + 1
     assert results["cache"]["hits"] == 3 and results["cache"]["misses"] == 1
     changed = [c["id"] for c in results["suites"]["mini"]["cases"] if c.get("cache", {}).get("misses")]
     assert changed == ["q-protein"]
 
 
-def test_a_fresh_cache_is_seeded_from_the_committed_baseline(workspace: Path, server: OpenAIServer) -> None:
+def test_a_fresh_cache_is_seeded_from_the_committed_baseline(workspace: Path, server_env: OpenAIServer) -> None:
     _run(workspace, "run1")
     _eval(workspace, "accept", str(workspace / "run1"), "--baselines", str(workspace / "baselines"))
-    calls = len(server.chat_requests)
+    calls = len(server_env.chat_requests)
     results = _run(workspace, "run2", cache="clean-cache")  # a clean CI machine: only the committed baseline
     assert results["cache"]["hits"] == 4
-    assert len(server.chat_requests) == calls and results["cache"]["seeded"] == 4
+    assert len(server_env.chat_requests) == calls and results["cache"]["seeded"] == 4
 
 
 def _one_error_line(capsys: pytest.CaptureFixture[str], exit_info: pytest.ExceptionInfo[SystemExit]) -> str:
@@ -185,7 +179,7 @@ def _one_error_line(capsys: pytest.CaptureFixture[str], exit_info: pytest.Except
     ],
 )
 def test_bad_case_files_exit_2_with_one_line(
-    workspace: Path, server: OpenAIServer, capsys: pytest.CaptureFixture[str], edit: Any, expected: str
+    workspace: Path, server_env: OpenAIServer, capsys: pytest.CaptureFixture[str], edit: Any, expected: str
 ) -> None:
     cases = workspace / "cases" / "mini.yaml"
     cases.write_text(edit(CASES))
@@ -193,11 +187,11 @@ def test_bad_case_files_exit_2_with_one_line(
     with pytest.raises(SystemExit) as exit_info:
         _run(workspace, "run1")
     assert expected in _one_error_line(capsys, exit_info)
-    assert server.chat_requests == []  # nothing was asked before every case file was known to be sound
+    assert server_env.chat_requests == []  # nothing was asked before every case file was known to be sound
 
 
 def test_a_baseline_from_another_prompt_set_is_refused(
-    workspace: Path, server: OpenAIServer, capsys: pytest.CaptureFixture[str]
+    workspace: Path, server_env: OpenAIServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _run(workspace, "run1")
     data = json.loads((workspace / "run1" / "results.json").read_text())
@@ -214,7 +208,7 @@ def test_a_baseline_from_another_prompt_set_is_refused(
 
 
 def test_compare_with_no_baseline_for_the_model_exits_2(
-    workspace: Path, server: OpenAIServer, capsys: pytest.CaptureFixture[str]
+    workspace: Path, server_env: OpenAIServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _run(workspace, "run1")
     (workspace / "baselines").mkdir()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,9 +35,8 @@ cases:
 
 
 @pytest.fixture
-def server() -> Iterator[OpenAIServer]:
-    with OpenAIServer(default=Reply(text="Not a useful reply."), models=("gpt-test",)) as srv:
-        yield srv
+def server_options() -> dict[str, Any]:
+    return {"default": Reply(text="Not a useful reply.")}
 
 
 @pytest.mark.slow

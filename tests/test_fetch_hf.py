@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -25,12 +24,6 @@ DAY_2026 = date(2026, 3, 2)
 
 
 @pytest.fixture
-def server() -> Iterator[LoopbackServer]:
-    with LoopbackServer() as srv:
-        yield srv
-
-
-@pytest.fixture
 def recorded(shared_dir: Path) -> dict[date, object]:
     """Real API answers per day: two 2024 papers, one 2026 paper (wrapped in a list), a weekend."""
     folder = shared_dir / "data" / "hf_daily_papers"
@@ -39,22 +32,22 @@ def recorded(shared_dir: Path) -> dict[date, object]:
     return {FRIDAY_2024: papers_2024, DAY_2026: [one_2026], SATURDAY_2024: []}
 
 
-def config_for(server: LoopbackServer) -> HttpConfig:
-    return HttpConfig(hf_url=server.url + "/", timeout_s=1.0, retries=4, backoff_s=0.001,
+def config_for(loopback: LoopbackServer) -> HttpConfig:
+    return HttpConfig(hf_url=loopback.url + "/", timeout_s=1.0, retries=4, backoff_s=0.001,
                       max_backoff_s=0.004, min_interval_s=0.0, user_agent="paperbrief-test/hf")
 
 
-def serve(server: LoopbackServer, recorded: dict[date, object]) -> dict[date, object]:
+def serve(loopback: LoopbackServer, recorded: dict[date, object]) -> dict[date, object]:
     routes = {}
     for day, data in recorded.items():
-        routes[day] = server.route(PATH, Reply.json(data), query={"date": day.isoformat()})
+        routes[day] = loopback.route(PATH, Reply.json(data), query={"date": day.isoformat()})
     return routes
 
 
-def test_fetches_each_day_in_order_with_listing_dates(server, recorded):
-    serve(server, recorded)
+def test_fetches_each_day_in_order_with_listing_dates(loopback, recorded):
+    serve(loopback, recorded)
     days = [FRIDAY_2024, SATURDAY_2024, DAY_2026]
-    result = list(fetch_hf_days(config_for(server), days))
+    result = list(fetch_hf_days(config_for(loopback), days))
 
     assert [day for day, _ in result] == days
     by_day = dict(result)
@@ -64,57 +57,57 @@ def test_fetches_each_day_in_order_with_listing_dates(server, recorded):
     for day, papers in result:
         for paper in papers:
             assert day in paper.listing_dates and "hf-api" in paper.sources
-    requests = server.requests
+    requests = loopback.requests
     assert [r.params["date"] for r in requests] == [d.isoformat() for d in days]
     assert {r.path for r in requests} == {PATH}
     assert {r.user_agent for r in requests} == {"paperbrief-test/hf"}
 
 
-def test_rate_limited_and_unavailable_day_is_retried(server, recorded):
-    routes = serve(server, recorded)
+def test_rate_limited_and_unavailable_day_is_retried(loopback, recorded):
+    routes = serve(loopback, recorded)
     routes[FRIDAY_2024].enqueue(Reply.error(429, retry_after=1), Reply.error(503))
     sleeps: list[float] = []
-    config = config_for(server)
+    config = config_for(loopback)
     with PoliteClient(config, sleep=sleeps.append) as http:
         result = dict(fetch_hf_days(config, [FRIDAY_2024], client=http))
     assert len(result[FRIDAY_2024]) == 2
-    assert len(server.requests) == 3
+    assert len(loopback.requests) == 3
     assert sleeps[0] >= 1.0 and len(sleeps) == 2
 
 
-def test_a_day_down_for_good_raises_after_the_days_before_it(server, recorded):
-    serve(server, recorded)
-    server.route(PATH, Reply.error(503), query={"date": "2024-10-27"})
-    config = replace(config_for(server), retries=2)
+def test_a_day_down_for_good_raises_after_the_days_before_it(loopback, recorded):
+    serve(loopback, recorded)
+    loopback.route(PATH, Reply.error(503), query={"date": "2024-10-27"})
+    config = replace(config_for(loopback), retries=2)
     fetched: list[date] = []
     with pytest.raises(FetchError) as info:
         for day, _papers in fetch_hf_days(config, [FRIDAY_2024, date(2024, 10, 27), DAY_2026]):
             fetched.append(day)
     assert fetched == [FRIDAY_2024]  # the generator handed over day 1 before day 2 failed
-    assert str(info.value) == (f"GET {server.url}{PATH}?date=2024-10-27 "
+    assert str(info.value) == (f"GET {loopback.url}{PATH}?date=2024-10-27 "
                                "failed after 2 attempts: HTTP 503: scripted 503")
-    assert [r.params["date"] for r in server.requests] == ["2024-10-25", "2024-10-27",
+    assert [r.params["date"] for r in loopback.requests] == ["2024-10-25", "2024-10-27",
                                                            "2024-10-27"]
 
 
-def test_not_found_is_reported_without_retrying(server):
-    server.route(PATH, Reply.json({"error": "Not Found"}, status=404))
+def test_not_found_is_reported_without_retrying(loopback):
+    loopback.route(PATH, Reply.json({"error": "Not Found"}, status=404))
     with pytest.raises(FetchError, match=r"answered HTTP 404: \{\"error\": \"Not Found\"\}"):
-        list(fetch_hf_days(config_for(server), [FRIDAY_2024]))
-    assert len(server.requests) == 1
+        list(fetch_hf_days(config_for(loopback), [FRIDAY_2024]))
+    assert len(loopback.requests) == 1
 
 
-def test_a_body_that_is_not_json_is_a_source_error(server):
-    server.route(PATH, Reply.text("<html>maintenance</html>", content_type="text/html"))
+def test_a_body_that_is_not_json_is_a_source_error(loopback):
+    loopback.route(PATH, Reply.text("<html>maintenance</html>", content_type="text/html"))
     with pytest.raises(SourceError, match=r"not JSON.*maintenance"):
-        list(fetch_hf_days(config_for(server), [FRIDAY_2024]))
+        list(fetch_hf_days(config_for(loopback), [FRIDAY_2024]))
 
 
-def test_a_malformed_item_names_the_request(server):
-    server.route(PATH, Reply.json([{"paper": {"id": "2410.17243"}}]))
+def test_a_malformed_item_names_the_request(loopback):
+    loopback.route(PATH, Reply.json([{"paper": {"id": "2410.17243"}}]))
     with pytest.raises(SourceError) as info:
-        list(fetch_hf_days(config_for(server), [FRIDAY_2024]))
-    assert str(info.value).startswith(f"GET {server.url}{PATH}?date=2024-10-25")
+        list(fetch_hf_days(config_for(loopback), [FRIDAY_2024]))
+    assert str(info.value).startswith(f"GET {loopback.url}{PATH}?date=2024-10-25")
 
 
 def test_days_between_is_inclusive():

@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +23,8 @@ from store.ingest import ingest_papers
 from store.sources.tabular import parse_jsonl
 from store.text import normalize_text
 from tests.support.hostile import HOSTILE, build_hostile_index, screen_text, visible
-from tests.support.openai_server import OpenAIServer, Reply
-from tests.support.tui_helpers import table_reply
+from tests.support.openai_server import OpenAIServer
+from tests.support.tui_helpers import tui_replies
 
 _COMMAND_MODULES = ("index", "ask", "compare", "brief", "batch")
 
@@ -62,21 +61,15 @@ def screen(monkeypatch: pytest.MonkeyPatch) -> Screen:
     return shown
 
 
+ANSWER = (
+    "Speculative decoding drafts tokens with a tiny model [1]. "
+    "[link=https://evil.example]Click[/link] [bold]now[/bold] [/x] \x1b[31mred\x1b[0m \u202eevil [1]."
+)
+
+
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIServer]:
-    answer = (
-        "Speculative decoding drafts tokens with a tiny model [1]. "
-        "[link=https://evil.example]Click[/link] [bold]now[/bold] [/x] \x1b[31mred\x1b[0m \u202eevil [1]."
-    )
-
-    def respond(body: dict[str, Any]) -> Reply:
-        return table_reply(body) or Reply(text=answer)
-
-    with OpenAIServer(respond=respond) as srv:
-        monkeypatch.setenv("OPENAI_BASE_URL", srv.url)
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-SECRET123")
-        monkeypatch.setenv("PAPERBRIEF_MODEL", "gpt-test")
-        yield srv
+def server_options() -> dict[str, Any]:
+    return {"respond": tui_replies(ANSWER)}
 
 
 def run(args: list[str]) -> int:
@@ -108,7 +101,7 @@ def test_search_shows_titles_and_snippets_as_text(hostile_dir: Path, screen: Scr
 
 
 def test_ask_compare_and_batch_show_model_output_as_text(
-    hostile_dir: Path, screen: Screen, server: OpenAIServer, tmp_path: Path
+    hostile_dir: Path, screen: Screen, server_env: OpenAIServer, tmp_path: Path
 ) -> None:
     assert run(["--data-dir", str(hostile_dir), "ask", "How does speculative decoding draft tokens?"]) == 0
     shown = screen.take()
@@ -126,7 +119,7 @@ def test_ask_compare_and_batch_show_model_output_as_text(
 
 
 def test_brief_terminal_output_holds_no_markup_or_escapes(
-    hostile_dir: Path, screen: Screen, server: OpenAIServer, capsys: pytest.CaptureFixture[str]
+    hostile_dir: Path, screen: Screen, server_env: OpenAIServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run(["--data-dir", str(hostile_dir), "brief", "--week", "2025-W11", "--no-fetch"]) == 0
     text = capsys.readouterr().out

@@ -36,7 +36,7 @@ from agent.settings import load_settings
 from store.index import Index
 from store.ingest import ingest_paths
 from tests.conftest import REPO
-from tests.support.papers_fixture import PAPERS, write_jsonl
+from tests.support.papers_fixture import PAPERS
 
 SCRIPT = REPO / "tests" / "support" / "fake_model_server.py"
 ANSWER = "A small draft model proposes tokens that the large model verifies in one pass [1]."
@@ -61,14 +61,6 @@ def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]
         return log
 
     return configure
-
-
-@pytest.fixture(scope="module")
-def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("svcidx")
-    with Index(load_settings(data_dir=root / "data").store_config()) as idx:
-        ingest_paths(idx, [write_jsonl(root / "p.jsonl", PAPERS)])
-    return root / "data"
 
 
 @pytest.fixture

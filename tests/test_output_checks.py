@@ -8,7 +8,6 @@ The same link and loop checks guard compare summaries and cells and brief prose.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,27 +23,11 @@ from agent.compare.grounding import check_cell, check_summary
 from agent.runtime import build_llm
 from agent.settings import load_settings
 from store.index import Index
-from store.ingest import ingest_paths
 from store.papers import Paper
 from tests.support.openai_server import OpenAIServer, Reply
-from tests.support.papers_fixture import PAPERS, write_jsonl
 
 QUESTION = "How can a small model speed up LLM decoding?"
 GOOD = "A small draft model proposes tokens that the large model verifies in one forward pass [1]."
-
-
-@pytest.fixture(scope="module")
-def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("checksidx")
-    with Index(load_settings(data_dir=root / "data").store_config()) as idx:
-        ingest_paths(idx, [write_jsonl(root / "p.jsonl", PAPERS)])
-    return root / "data"
-
-
-@pytest.fixture
-def server() -> Iterator[OpenAIServer]:
-    with OpenAIServer(models=("gpt-test",)) as srv:
-        yield srv
 
 
 def _ask(index_dir: Path, server: OpenAIServer, reply: Reply):  # type: ignore[no-untyped-def]

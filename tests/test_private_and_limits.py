@@ -16,6 +16,7 @@ import pytest
 from agent.brief.cache import BriefCache
 from agent.conversations import ConversationStore
 from agent.errors import ConfigError
+from agent.llm.cached import Entry
 from agent.llm.calllog import CallLog
 from agent.llm.local import LocalLLM
 from agent.settings import SettingsError, load_settings
@@ -37,7 +38,7 @@ def _open_everything(data_dir: Path) -> list[Path]:
     conversations = ConversationStore.for_data_dir(data_dir)
     conversations.create("a question")
     cache = BriefCache.for_data_dir(data_dir)
-    cache.put_response("k", model="m", prompt="p", version="1", output="o")
+    cache.responses.put("k", Entry(model="m", pieces=("o",), finished=True))
     cache.close()
     return [catalog, log.path, conversations.path, cache.path]  # type: ignore[list-item]
 

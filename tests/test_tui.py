@@ -7,7 +7,6 @@ OpenAI-compatible server on loopback, so no model is needed and the timing of a 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,28 +23,18 @@ from agent.tui.screens.dialogs import HelpScreen, IngestScreen
 from agent.tui.screens.paper import PaperScreen
 from agent.tui.screens.papers import PapersScreen
 from agent.tui.widgets.answer import AnswerView
-from tests.support.index import build_index
 from tests.support.loopback import LoopbackServer
 from tests.support.loopback import Reply as HttpReply
 from tests.support.openai_server import OpenAIServer, Reply
 from tests.support.papers_fixture import write_jsonl
-from tests.support.tui_helpers import ANSWER, SECRET, make_app, notifications, run, table_reply, wait_for
+from tests.support.tui_helpers import ANSWER, SECRET, make_app, notifications, run, tui_replies, wait_for
 
 QUESTION = "How can a small model speed up LLM decoding?"
 
 
-@pytest.fixture(scope="module")
-def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_index(tmp_path_factory.mktemp("tuiidx"))
-
-
 @pytest.fixture
-def server() -> Iterator[OpenAIServer]:
-    def respond(body: dict[str, Any]) -> Reply:
-        return table_reply(body) or Reply(text=ANSWER)
-
-    with OpenAIServer(respond=respond) as srv:
-        yield srv
+def server_options() -> dict[str, Any]:
+    return {"respond": tui_replies(ANSWER)}
 
 
 async def submit(pilot: Any, line: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,6 @@ from textual.widgets import Input, OptionList, Static
 
 from agent.tui.widgets.answer import AnswerView
 from evals.cases import load_case_file
-from tests.support.index import build_index
 from tests.support.openai_server import OpenAIServer, Reply
 from tests.support.tui_helpers import make_app, notifications, run, wait_for
 
@@ -24,15 +22,9 @@ CLOSE = (
 ANSWER = f"{CLOSE} [1]. Coral reefs bleach in warm water [1]."
 
 
-@pytest.fixture(scope="module")
-def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_index(tmp_path_factory.mktemp("tuiansidx"))
-
-
 @pytest.fixture
-def server() -> Iterator[OpenAIServer]:
-    with OpenAIServer(respond=lambda body: Reply(text=ANSWER)) as srv:
-        yield srv
+def server_options() -> dict[str, Any]:
+    return {"respond": lambda body: Reply(text=ANSWER)}
 
 
 async def _ask(pilot: Any, line: str) -> None:

@@ -8,7 +8,6 @@ notification, all over the hostile corpus of ``tests/support/hostile.py``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,8 @@ from agent.tui.screens.paper import PaperScreen
 from agent.tui.screens.papers import PapersScreen
 from agent.tui.widgets.answer import AnswerView
 from tests.support.hostile import HOSTILE, LONG_TITLE, build_hostile_index, visible
-from tests.support.openai_server import OpenAIServer, Reply
-from tests.support.tui_helpers import make_app, notifications, run, table_reply, wait_for
+from tests.support.openai_server import OpenAIServer
+from tests.support.tui_helpers import make_app, notifications, run, tui_replies, wait_for
 
 ANSWER = (
     "Speculative decoding drafts tokens with a tiny model [1]. "
@@ -38,12 +37,8 @@ def hostile_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def server() -> Iterator[OpenAIServer]:
-    def respond(body: dict[str, Any]) -> Reply:
-        return table_reply(body) or Reply(text=ANSWER)
-
-    with OpenAIServer(respond=respond) as srv:
-        yield srv
+def server_options() -> dict[str, Any]:
+    return {"respond": tui_replies(ANSWER)}
 
 
 def markdown_view(widget: Markdown) -> tuple[str, list[str]]:

@@ -3,7 +3,6 @@ source in Chat, and the "For me" sort uses the same score as ``papers list --for
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,23 +12,13 @@ from textual.widgets import DataTable, Input
 from agent.tui.screens.papers import PapersScreen
 from agent.tui.widgets.answer import AnswerView
 from store.interests import ReaderStore
-from tests.support.index import build_index
-from tests.support.openai_server import OpenAIServer, Reply
-from tests.support.tui_helpers import ANSWER, make_app, run, table_reply, wait_for
-
-
-@pytest.fixture(scope="module")
-def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_index(tmp_path_factory.mktemp("tuireaderidx"))
+from tests.support.openai_server import OpenAIServer
+from tests.support.tui_helpers import ANSWER, make_app, run, tui_replies, wait_for
 
 
 @pytest.fixture
-def server() -> Iterator[OpenAIServer]:
-    def respond(body: dict[str, Any]) -> Reply:
-        return table_reply(body) or Reply(text=ANSWER)
-
-    with OpenAIServer(respond=respond) as srv:
-        yield srv
+def server_options() -> dict[str, Any]:
+    return {"respond": tui_replies(ANSWER)}
 
 
 def test_star_a_paper_and_sort_for_me(index_dir: Path, server: OpenAIServer, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ and review the SVGs under ``tests/__snapshots__/``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,26 +21,16 @@ from textual.widgets import DataTable, Input, Select
 from agent.tui.screens.brief import BriefScreen
 from agent.tui.screens.compare import CompareScreen
 from agent.tui.widgets.answer import AnswerView
-from tests.support.index import build_index
-from tests.support.openai_server import OpenAIServer, Reply
-from tests.support.tui_helpers import ANSWER, make_app, table_reply, wait_for
+from tests.support.openai_server import OpenAIServer
+from tests.support.tui_helpers import ANSWER, make_app, tui_replies, wait_for
 
 SIZE = (100, 32)
 SnapCompare = Callable[..., bool]
 
 
-@pytest.fixture(scope="module")
-def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_index(tmp_path_factory.mktemp("snapidx"))
-
-
 @pytest.fixture
-def server() -> Iterator[OpenAIServer]:
-    def respond(body: dict[str, Any]) -> Reply:
-        return table_reply(body) or Reply(text=ANSWER)
-
-    with OpenAIServer(respond=respond) as srv:
-        yield srv
+def server_options() -> dict[str, Any]:
+    return {"respond": tui_replies(ANSWER)}
 
 
 async def _settled(pilot: Pilot[Any], widget: Widget, polls: int = 5) -> None:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
-import pytest
 from textual.widgets import Input
 
 from agent.tui.screens.dialogs import IngestScreen
@@ -16,12 +14,6 @@ from store.locks import writer_lock
 from tests.support.openai_server import OpenAIServer
 from tests.support.papers_fixture import write_jsonl
 from tests.support.tui_helpers import make_app, run, wait_for
-
-
-@pytest.fixture
-def server() -> Iterator[OpenAIServer]:
-    with OpenAIServer() as srv:
-        yield srv
 
 
 def test_tui_ingest_waits_for_another_writer_then_runs(server: OpenAIServer, tmp_path: Path) -> None:

@@ -7,18 +7,17 @@ prompt version)``: the text hash covers exactly what is summarised (title and
 abstract), so a new listing date or upvote count does not invalidate it, while a
 revised abstract, another model or a new prompt version does.
 
-Responses of the reduce calls (theme names, syntheses, highlight reasons) are
-cached by a hash of the exact messages sent, so a warm re-run of the same window
-makes no model call at all, and a run whose TL;DRs changed redoes only what
-depends on them.
+Responses of the reduce calls (theme names, syntheses, highlight reasons) are kept
+in the same file by the shared :class:`~agent.llm.cached.ResponseStore` (keyed by the
+model and the exact messages and parameters sent, as the eval replay is), so a warm
+re-run of the same window makes no model call at all, and a run whose TL;DRs changed
+redoes only what depends on them.
 
-One connection guarded by a lock: the pipeline reads from worker threads.
+One connection per table owner, each guarded by a lock: the pipeline reads from worker threads.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -26,9 +25,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from agent.llm.base import MessageLike, as_messages
+from agent.llm.cached import ResponseStore
 from store.paths import Paths
 from store.private import private_db
+
+#: The response store's table in the brief cache file (the older ``responses`` table had another layout).
+RESPONSES_TABLE = "llm_responses"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tldrs (
@@ -41,14 +43,8 @@ CREATE TABLE IF NOT EXISTS tldrs (
     created TEXT NOT NULL,
     PRIMARY KEY (text_hash, model, prompt, version)
 );
-CREATE TABLE IF NOT EXISTS responses (
-    key TEXT PRIMARY KEY,
-    model TEXT NOT NULL,
-    prompt TEXT NOT NULL,
-    version TEXT NOT NULL,
-    output TEXT NOT NULL,
-    created TEXT NOT NULL
-);
+-- the responses of older versions, keyed by prompt name and version: no longer readable
+DROP TABLE IF EXISTS responses;
 """
 
 
@@ -59,7 +55,10 @@ class CachedTldr:
 
 
 class BriefCache:
-    """TL;DRs and responses; ``path=None`` keeps them in memory (tests, ``--no-cache``)."""
+    """TL;DRs and responses; ``path=None`` keeps them in memory (tests, ``--no-cache``).
+
+    ``responses`` is the store the brief's :class:`~agent.llm.cached.CachedLLM` replays from.
+    """
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
@@ -73,12 +72,14 @@ class BriefCache:
             if path is not None:
                 self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
+        self.responses = ResponseStore(path, table=RESPONSES_TABLE)
 
     @classmethod
     def for_data_dir(cls, data_dir: Path) -> BriefCache:
         return cls(Paths(Path(data_dir)).brief_cache)
 
     def close(self) -> None:
+        self.responses.close()
         with self._lock:
             self._db.close()
 
@@ -120,31 +121,10 @@ class BriefCache:
             )
             self._db.execute("COMMIT")
 
-    # --- responses -------------------------------------------------------------------
-    @staticmethod
-    def response_key(model: str, prompt: str, version: str, messages: Sequence[MessageLike]) -> str:
-        wire = [m.to_dict() for m in as_messages(messages)]
-        payload = json.dumps([model, prompt, version, wire], ensure_ascii=False, sort_keys=True)
-        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-    def get_response(self, key: str) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT output FROM responses WHERE key=?", (key,)).fetchone()
-        return str(row[0]) if row else None
-
-    def put_response(self, key: str, *, model: str, prompt: str, version: str, output: str) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO responses(key, model, prompt, version, output, created)"
-                " VALUES(?,?,?,?,?,?)",
-                (key, model, prompt, version, output, _now()),
-            )
-
     def counts(self) -> dict[str, int]:
         with self._lock:
             tldrs = self._db.execute("SELECT COUNT(*) FROM tldrs").fetchone()[0]
-            responses = self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
-        return {"tldrs": int(tldrs), "responses": int(responses)}
+        return {"tldrs": int(tldrs), "responses": len(self.responses)}
 
 
 def _now() -> str:

@@ -1,22 +1,38 @@
-"""Model calls for the brief: counted, timed, priced, optionally answered from the cache.
+"""Model calls for the brief: counted, timed, priced, optionally answered from the response store.
 
 Every call of the pipeline goes through one :class:`BriefCaller`, which is what
 makes the provenance footer and the benchmark honest: calls made and calls
 reused, tokens, cost, and the wall time during which at least one request was in
-flight (the pipeline's own overhead is the rest). Worker threads share it, so
-the counters sit behind a lock.
+flight (the pipeline's own overhead is the rest). Reuse is the shared
+:class:`~agent.llm.cached.CachedLLM` over the brief cache's response store; the
+metering sits *under* it, so only real model calls are counted, timed and priced.
+Worker threads share the caller, so the counters sit behind a lock.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from agent.brief.cache import BriefCache
-from agent.llm.base import LLM, ChatMessage, ModelProcessError, Usage
+from agent.llm.base import (
+    LLM,
+    ChatMessage,
+    Finished,
+    MessageLike,
+    ModelProcessError,
+    StreamEvent,
+    Usage,
+    WrappedLLM,
+)
+from agent.llm.cached import CachedLLM
 from agent.llm.pricing import PriceTable, cost_usd
 from agent.prompts import Prompt
+
+if TYPE_CHECKING:
+    from agent.prompts import PromptRef
 
 
 class BriefCaller:
@@ -27,7 +43,6 @@ class BriefCaller:
         self.cache = cache
         self.prices = prices
         self.calls = 0
-        self.reused = 0
         self.usage = Usage()
         self.cost = 0.0
         self.prompts: dict[str, str] = {}
@@ -36,6 +51,13 @@ class BriefCaller:
         self.model_error: str | None = None
         self._intervals: list[tuple[float, float]] = []
         self._lock = threading.Lock()
+        self._metered = _Metered(llm, self)
+        self._cached = CachedLLM(self._metered, cache.responses)
+
+    @property
+    def reused(self) -> int:
+        """Calls answered from the response store this run."""
+        return self._cached.totals.hits
 
     def note_prompt(self, prompt: Prompt) -> None:
         with self._lock:
@@ -50,25 +72,15 @@ class BriefCaller:
         temperature: float = 0.0,
         reuse: bool = True,
     ) -> str:
-        """The model's text for ``messages`` (rendered from ``prompt``); ``reuse`` consults the response cache.
+        """The model's text for ``messages`` (rendered from ``prompt``); ``reuse`` goes through the response store.
 
         Provider errors (after the provider's own retries) propagate: the caller decides; a
         failed local model process (:class:`ModelProcessError`) returns ``""`` and is counted.
         """
         self.note_prompt(prompt)
-        key = None
-        if reuse:
-            key = BriefCache.response_key(self.llm.name, prompt.name, prompt.version, messages)
-            hit = self.cache.get_response(key)
-            if hit is not None:
-                with self._lock:
-                    self.reused += 1
-                return hit
-        started = time.perf_counter()
+        llm: LLM = self._cached if reuse else self._metered
         try:
-            text, usage = self.llm.complete(
-                messages, max_tokens=max_tokens, temperature=temperature, prompt=prompt.ref
-            )
+            text, _ = llm.complete(messages, max_tokens=max_tokens, temperature=temperature, prompt=prompt.ref)
         except ModelProcessError as exc:
             # the model process died or hung: an empty answer fails every check, so that
             # part of the brief is quoted (and labelled) instead of the whole brief failing
@@ -76,17 +88,15 @@ class BriefCaller:
                 self.model_failures += 1
                 self.model_error = str(exc)
             return ""
-        finally:
-            ended = time.perf_counter()
-            with self._lock:
-                self.calls += 1
-                self._intervals.append((started, ended))
-        with self._lock:
-            self.usage = self.usage + usage
-            self.cost += cost_usd(self.llm.name, usage, provider=self.llm.provider, prices=self.prices)
-        if key is not None:
-            self.cache.put_response(key, model=self.llm.name, prompt=prompt.name, version=prompt.version, output=text)
         return text
+
+    def _account(self, started: float, ended: float, usage: Usage | None) -> None:
+        with self._lock:
+            self.calls += 1
+            self._intervals.append((started, ended))
+            if usage is not None:
+                self.usage = self.usage + usage
+                self.cost += cost_usd(self.llm.name, usage, provider=self.llm.provider, prices=self.prices)
 
     def llm_wall_s(self) -> float:
         """Seconds during which at least one model request was in flight (union of the intervals)."""
@@ -105,3 +115,32 @@ class BriefCaller:
         if cur_start is not None:
             total += cur_end - cur_start
         return total
+
+
+class _Metered(WrappedLLM):
+    """``inner`` with every real call counted, timed and priced into the owning caller."""
+
+    def __init__(self, inner: LLM, owner: BriefCaller) -> None:
+        super().__init__(inner)
+        self.owner = owner
+
+    def stream(
+        self,
+        messages: Sequence[MessageLike],
+        *,
+        max_tokens: int,
+        temperature: float = 0.0,
+        stop: Sequence[str] | None = None,
+        prompt: PromptRef | None = None,
+    ) -> Iterator[StreamEvent]:
+        started = time.perf_counter()
+        usage: Usage | None = None
+        try:
+            for event in self.inner.stream(
+                messages, max_tokens=max_tokens, temperature=temperature, stop=stop, prompt=prompt
+            ):
+                if isinstance(event, Finished):
+                    usage = event.usage
+                yield event
+        finally:
+            self.owner._account(started, time.perf_counter(), usage)

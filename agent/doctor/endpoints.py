@@ -14,14 +14,14 @@ OPENAI_URL = "https://api.openai.com/v1"
 
 def check_endpoint(settings: Settings, timeout_s: float = 3.0) -> Result:
     name = "endpoint"
-    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-    if not key and not settings.openai_base_url:
+    key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else None
+    if not key and not settings.llm.base_url:
         return ok(name, "none configured: the local model answers (set OPENAI_BASE_URL for a server)")
-    base = (settings.openai_base_url or OPENAI_URL).rstrip("/")
+    base = (settings.llm.base_url or OPENAI_URL).rstrip("/")
     shown = re.sub(r"//[^/@]*@", "//", base)  # never print user:password from the URL
     from agent.llm.openai_compat import DEFAULT_MODEL  # openai costs ~1 s of start-up: only when checked
 
-    model = settings.model or DEFAULT_MODEL
+    model = settings.llm.model or DEFAULT_MODEL
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     try:
         resp = httpx.get(f"{base}/models", headers=headers, timeout=timeout_s, follow_redirects=True)

@@ -27,8 +27,8 @@ def build_checks(settings: Settings | None, settings_error: str = "",
     if settings is None:
         problem = partial(fail, "settings", settings_error, "fix the setting in .env or the environment")
         return [*checks, Check("settings", problem, 1), Check("tiktoken file", system.check_tiktoken, 15)]
-    data_dir, gguf = settings.data_dir, settings.gguf
-    remote = bool(settings.openai_base_url or settings.openai_api_key)
+    data_dir, gguf = settings.data_dir, settings.local.gguf
+    remote = bool(settings.llm.base_url or settings.llm.api_key)
     config = settings.store_config()
     return [
         *checks,

@@ -9,7 +9,9 @@
 * :mod:`.registry` – local GGUF files under ``<data_dir>/models/`` and the one chosen;
   :mod:`.hub` – resumable, verified downloads from the Hugging Face Hub (``models pull``);
 * :mod:`.retry`, :mod:`.budget`, :mod:`.pricing`, :mod:`.calllog` – retries, token budgets,
-  cost and the SQLite call log.
+  cost and the SQLite call log;
+* :mod:`.cached` – :class:`~agent.llm.cached.CachedLLM`, the one response-replay wrapper
+  (the brief's warm re-runs, the eval replay).
 
 Importing this package loads neither llama.cpp nor any model, nor ``openai``: the names
 below are re-exported lazily (PEP 562), so ``agent.llm.base`` stays cheap for commands

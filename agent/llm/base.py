@@ -180,3 +180,21 @@ class LLM(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.provider}:{self.name}>"
+
+
+class WrappedLLM(LLM):
+    """An :class:`LLM` around another one (the call log, the response cache, a meter).
+
+    It answers to the inner model's name, provider and window, so callers cannot tell it
+    apart; subclasses implement :meth:`stream` around ``self.inner.stream``.
+    """
+
+    def __init__(self, inner: LLM) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.provider = inner.provider
+        self.context_window = inner.context_window
+
+    @property
+    def is_small(self) -> bool:
+        return self.inner.is_small

@@ -33,6 +33,7 @@ from agent.llm.base import (
     StreamEvent,
     TextDelta,
     Usage,
+    WrappedLLM,
     as_messages,
     scrub_secrets,
 )
@@ -131,7 +132,7 @@ class CallLog:
         """The log under ``settings.data_dir``, scrubbing every key the settings hold."""
         secrets = [
             key.get_secret_value()
-            for key in (settings.openai_api_key, getattr(settings, "embedding_api_key", None))
+            for key in (settings.llm.api_key, settings.embedding.api_key)
             if key is not None
         ]
         return cls(Paths(settings.data_dir).call_log, secrets=secrets)
@@ -277,7 +278,7 @@ def logged_stream(
             _log.warning("could not write the call log %s: %s", log.path, exc)
 
 
-class LoggedLLM(LLM):
+class LoggedLLM(WrappedLLM):
     """An :class:`LLM` whose every call is appended to a :class:`CallLog`.
 
     Drop-in for the wrapped model; ``stream`` also takes the ``prompt`` that built
@@ -285,16 +286,9 @@ class LoggedLLM(LLM):
     """
 
     def __init__(self, inner: LLM, log: CallLog, *, prices: PriceTable | None = None) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.log = log
         self.prices = prices
-        self.name = inner.name
-        self.provider = inner.provider
-        self.context_window = inner.context_window
-
-    @property
-    def is_small(self) -> bool:
-        return self.inner.is_small
 
     def stream(
         self,

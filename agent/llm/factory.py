@@ -43,17 +43,17 @@ def make_llm(
     that don't answer ``/models`` are trusted. ``policy`` overrides the retry policy
     built from ``llm_attempts`` (tests inject a sleep that doesn't sleep).
     """
-    chosen = model or settings.model
-    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-    server = settings.provider == "openai" or (
-        settings.provider == "auto" and bool(key or settings.openai_base_url)
+    chosen = model or settings.llm.model
+    key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else None
+    server = settings.llm.provider == "openai" or (
+        settings.llm.provider == "auto" and bool(key or settings.llm.base_url)
     )
     if chosen and chosen.lower().endswith(".gguf"):
         path = Path(chosen).expanduser()
         if not server or path.is_file():
             return local_llm(settings, path)
-    elif settings.provider == "local":
-        return local_llm(settings, settings.gguf or chosen_gguf(settings.data_dir))
+    elif settings.llm.provider == "local":
+        return local_llm(settings, settings.local.gguf or chosen_gguf(settings.data_dir))
     if not server:
         if chosen:
             raise LLMError(
@@ -61,18 +61,18 @@ def make_llm(
                 "OPENAI_BASE_URL, or pass a .gguf file to use a local model"
             )
         # PAPERBRIEF_GGUF wins; else the model chosen with `paperbrief models use`; else SmolLM2
-        return local_llm(settings, settings.gguf or chosen_gguf(settings.data_dir))
+        return local_llm(settings, settings.local.gguf or chosen_gguf(settings.data_dir))
     # imported here: ``openai`` costs about a second of start-up, paid only by a remote model
     from agent.llm.openai_compat import DEFAULT_MODEL, OpenAICompatLLM
 
     llm = OpenAICompatLLM(
         chosen or DEFAULT_MODEL,
-        base_url=settings.openai_base_url,
+        base_url=settings.llm.base_url,
         api_key=key,
-        timeout_s=settings.llm_timeout_s,
-        first_token_s=settings.llm_first_token_timeout_s,
-        policy=policy or RetryPolicy(attempts=settings.llm_attempts),
-        context_window=settings.context_window,
+        timeout_s=settings.llm.timeout_s,
+        first_token_s=settings.llm.first_token_timeout_s,
+        policy=policy or RetryPolicy(attempts=settings.llm.attempts),
+        context_window=settings.llm.context_window,
     )
     if check_model:
         _check_model(llm)
@@ -81,8 +81,8 @@ def make_llm(
 
 def local_llm(settings: Settings, gguf: Path | None) -> LLM:
     """The local GGUF model: through the shared service, or in this process when asked."""
-    if settings.local_mode == "inprocess":
-        return LocalLLM(gguf, context_window=settings.context_window, n_threads=settings.local_threads)
+    if settings.local.mode == "inprocess":
+        return LocalLLM(gguf, context_window=settings.llm.context_window, n_threads=settings.local.threads)
     from agent.llm.service.process import ServiceSpec
     from agent.llm.service.provider import ServiceLLM
 
@@ -91,11 +91,11 @@ def local_llm(settings: Settings, gguf: Path | None) -> LLM:
     spec = ServiceSpec(
         model=path,
         data_dir=settings.data_dir,
-        n_ctx=settings.context_window or DEFAULT_LOCAL_CONTEXT,
-        threads=settings.local_threads or cpu_threads(),
-        idle_timeout_s=settings.service_idle_timeout_s,
+        n_ctx=settings.llm.context_window or DEFAULT_LOCAL_CONTEXT,
+        threads=settings.local.threads or cpu_threads(),
+        idle_timeout_s=settings.local.idle_timeout_s,
     )
-    return ServiceLLM(spec, deadline_s=settings.local_timeout_s)
+    return ServiceLLM(spec, deadline_s=settings.local.timeout_s)
 
 
 def _check_model(llm: OpenAICompatLLM) -> None:

@@ -103,7 +103,7 @@ class PaperbriefApp(App[None]):
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        keys = (self.settings.openai_api_key, self.settings.embedding_api_key)
+        keys = (self.settings.llm.api_key, self.settings.embedding.api_key)
         return tuple(k.get_secret_value() for k in keys if k is not None)
 
     def notify(

@@ -42,7 +42,7 @@ def ask_case(run: RunContext, suite: Suite, case: AskCase, expected: list[tuple[
     raw: list[str] = []
     answer: Answer | None = None
     try:
-        events = ask_events(case.question, index=index, llm=run.llm, options=options, prices=run.settings.prices)
+        events = ask_events(case.question, index=index, llm=run.llm, options=options, prices=run.settings.llm.prices)
         for event in events:
             if isinstance(event, Token):
                 raw.append(event.text)

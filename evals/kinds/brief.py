@@ -25,7 +25,7 @@ def brief_case(run: RunContext, suite: Suite, case: BriefCase, papers: list[tupl
     started = time.perf_counter()
     try:
         brief = build_brief(
-            window, index=suite.index, llm=run.llm, options=options, cache=cache, prices=run.settings.prices
+            window, index=suite.index, llm=run.llm, options=options, cache=cache, prices=run.settings.llm.prices
         )
     except BriefError as exc:
         return error_record(case, str(exc))

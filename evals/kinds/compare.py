@@ -16,7 +16,7 @@ def compare_case(run: RunContext, suite: Suite, case: CompareCase, papers: list[
     started = time.perf_counter()
     try:
         result = compare(
-            [pid for pid, _ in papers], index=suite.index, llm=run.llm, prices=run.settings.prices
+            [pid for pid, _ in papers], index=suite.index, llm=run.llm, prices=run.settings.llm.prices
         )
     except SelectionError as exc:
         return error_record(case, str(exc))

@@ -39,6 +39,15 @@ def table_reply(body: dict[str, Any]) -> Reply | None:
     return Reply(text=json.dumps({"papers": entries, "summary": "They address different problems."}))
 
 
+def tui_replies(answer: str = ANSWER) -> Callable[[dict[str, Any]], Reply]:
+    """The scripted model of the TUI tests: a valid table for ``compare``, else ``answer``."""
+
+    def respond(body: dict[str, Any]) -> Reply:
+        return table_reply(body) or Reply(text=answer)
+
+    return respond
+
+
 def make_app(data_dir: Path, server: OpenAIServer, tmp_path: Path, **settings: Any) -> PaperbriefApp:
     """The app on ``data_dir``, answering with the loopback server, timings hidden."""
     values: dict[str, Any] = {

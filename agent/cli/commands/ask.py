@@ -143,7 +143,7 @@ def _run(
     from agent.ask.pipeline import ask_events
     from agent.types import Done, Notice, Retrieved, Token
 
-    events = ask_events(question, index=index, llm=llm, options=options, prices=settings.prices)
+    events = ask_events(question, index=index, llm=llm, options=options, prices=settings.llm.prices)
     with status("Retrieving…", disable=not live):
         first = next(events)
     streamed: list[str] = []

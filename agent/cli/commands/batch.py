@@ -204,7 +204,7 @@ def batch(
         except OSError as exc:
             raise UsageError(f"--out {out}: cannot rewrite it ({exc.strerror or exc})") from None
         pending = plan.pending(batch_input.jobs) if plan else batch_input.jobs
-        workers = workers_for(llm, concurrency or settings.concurrency)
+        workers = workers_for(llm, concurrency or settings.llm.concurrency)
         if concurrency and workers < concurrency and llm.provider == "local":
             print_warning(f"the local model answers one question at a time: using {workers} workers, not {concurrency}")
         try:
@@ -221,7 +221,7 @@ def batch(
                 writer=writer,
                 options=options,
                 concurrency=workers,
-                prices=settings.prices,
+                prices=settings.llm.prices,
                 on_result=progress,
             )
             try:

@@ -150,10 +150,10 @@ def brief(
         window = resolve_window(week=week, since=since, until=until, last_week=last_week, latest_listing=latest)
         llm = build_llm(settings, model)
         options = BriefOptions(
-            fetch=not no_fetch, concurrency=settings.concurrency, tldrs=tldrs,  # type: ignore[arg-type]
+            fetch=not no_fetch, concurrency=settings.llm.concurrency, tldrs=tldrs,  # type: ignore[arg-type]
             for_everyone=for_everyone,
         )
-        result = _run(brief_events(window, index=index, llm=llm, options=options, prices=settings.prices))
+        result = _run(brief_events(window, index=index, llm=llm, options=options, prices=settings.llm.prices))
     text = render(result, kind)
     if target is None:
         if kind == "md" and out.is_terminal:

@@ -80,7 +80,7 @@ def compare_command(
     chosen = _format(fmt, json_out)
     with open_index(ctx) as index:
         selected = select_papers(
-            index, papers or [], query=query, n=n, min_similarity=settings.abstain_threshold
+            index, papers or [], query=query, n=n, min_similarity=settings.retrieval.abstain_threshold
         )
         llm = build_llm(settings, model)
         comparison = _run([s.paper for s in selected], index, llm, settings, query, live=chosen != "json")
@@ -125,7 +125,7 @@ def _run(
     if status:
         status.start()
     try:
-        for event in compare_papers_events(papers, index=index, llm=llm, query=query, prices=settings.prices):
+        for event in compare_papers_events(papers, index=index, llm=llm, query=query, prices=settings.llm.prices):
             if isinstance(event, Selected):
                 total = len(event.papers) * len(ASPECTS)
             elif isinstance(event, Token):

@@ -275,7 +275,7 @@ def search(
     """Hybrid (BM25 + dense) search over the indexed papers."""
     from agent.cli.context import state
 
-    k = k or state(ctx).settings.top_k
+    k = k or state(ctx).settings.retrieval.top_k
     from store.retrieve import search as hybrid_search
 
     lo, hi = parse_window(since, until)

@@ -40,7 +40,7 @@ def list_cmd(
 ) -> None:
     """The packaged default and every pulled GGUF; `*` marks the one in use."""
     settings = state(ctx).settings
-    rows = registry.list_models(settings.data_dir, settings.gguf)
+    rows = registry.list_models(settings.data_dir, settings.local.gguf)
     if as_json:
         print_json([
             {"name": r.name, "path": str(r.path), "size": r.size, "repo": r.repo,
@@ -55,9 +55,9 @@ def list_cmd(
         origin = "packaged default" if r.packaged else (r.repo or "local file")
         table.add_row("*" if r.in_use else "", Text(r.name), f"{r.size / 1e6:,.0f} MB", Text(origin))
     out.print(table)
-    if settings.gguf is not None:
-        err.print(Text(f"PAPERBRIEF_GGUF is set ({settings.gguf}): it wins over `models use`."))
-    elif settings.openai_base_url or settings.openai_api_key:
+    if settings.local.gguf is not None:
+        err.print(Text(f"PAPERBRIEF_GGUF is set ({settings.local.gguf}): it wins over `models use`."))
+    elif settings.llm.base_url or settings.llm.api_key:
         err.print("OPENAI_BASE_URL / OPENAI_API_KEY is set: commands use that server, not these files.")
     err.print(f"More: paperbrief models pull NAME ({', '.join(registry.CURATED)}) or REPO FILE")
 
@@ -114,8 +114,8 @@ def use_cmd(
     settings = state(ctx).settings
     path = registry.use(settings.data_dir, name)
     err.print(Text(f"Default local model: {path.name if path else 'the packaged SmolLM2-135M-Instruct'}."))
-    if settings.gguf is not None:
-        err.print(Text(f"Note: PAPERBRIEF_GGUF is set ({settings.gguf}) and wins over this choice."))
+    if settings.local.gguf is not None:
+        err.print(Text(f"Note: PAPERBRIEF_GGUF is set ({settings.local.gguf}) and wins over this choice."))
 
 
 def register(app: typer.Typer) -> None:

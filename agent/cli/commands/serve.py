@@ -43,15 +43,15 @@ def serve(
             err.print(f"stopped the model service (pid {stopped.pid}, {Path(stopped.model).stem})", markup=False)
         return
     try:
-        path = (Path(model).expanduser() if model else settings.gguf or default_gguf()).resolve()
+        path = (Path(model).expanduser() if model else settings.local.gguf or default_gguf()).resolve()
         check_gguf(path)
     except LLMError as exc:
         raise ConfigError(str(exc)) from None
     spec = process.ServiceSpec(
         model=path,
         data_dir=settings.data_dir,
-        n_ctx=settings.context_window or DEFAULT_LOCAL_CONTEXT,
-        threads=settings.local_threads or cpu_threads(),
+        n_ctx=settings.llm.context_window or DEFAULT_LOCAL_CONTEXT,
+        threads=settings.local.threads or cpu_threads(),
         idle_timeout_s=idle_timeout,
     )
 

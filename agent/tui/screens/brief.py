@@ -190,9 +190,9 @@ class BriefScreen(Screen[None]):
         session = app_of(self).session
         try:
             llm = session.llm()
-            options = BriefOptions(concurrency=session.settings.concurrency)
+            options = BriefOptions(concurrency=session.settings.llm.concurrency)
             with session.index() as index:
-                events = brief_events(window, index=index, llm=llm, options=options, prices=session.settings.prices)
+                events = brief_events(window, index=index, llm=llm, options=options, prices=session.settings.llm.prices)
                 pump(events, lambda event: self.post_message(self.Event(event)))
         except Exception as exc:
             log.warning("brief failed", exc_info=True)

@@ -226,7 +226,7 @@ class ChatScreen(Screen[None]):
             with session.index() as index:
                 events = ask_events(
                     question, index=index, llm=llm, options=session.ask_options(scope), history=history,
-                    prices=session.settings.prices,
+                    prices=session.settings.llm.prices,
                 )
                 pump(events, lambda event: self.post_message(self.AnswerEvent(turn, event)))
         except Exception as exc:  # every failure becomes a notification, never a traceback

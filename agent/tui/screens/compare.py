@@ -94,7 +94,7 @@ class CompareScreen(Screen[None]):
         try:
             llm = session.llm()
             with session.index() as index:
-                events = compare_events(selectors, index=index, llm=llm, prices=session.settings.prices)
+                events = compare_events(selectors, index=index, llm=llm, prices=session.settings.llm.prices)
                 pump(events, lambda event: self.post_message(self.Event(event)))
         except Exception as exc:
             log.warning("compare failed", exc_info=True)
