@@ -108,6 +108,9 @@ class RetrievalSettings(_Group):
     rrf_k: int = _f(60, "PAPERBRIEF_RRF_K", "rrf_k", "The k constant of reciprocal rank fusion.", ge=1, le=10_000)
     candidates: int = _f(100, "PAPERBRIEF_CANDIDATES", "candidates",
                          "Chunks fetched from each retriever before fusion.", ge=1, le=10_000)
+    dense_snapshot: bool = _f(
+        True, "PAPERBRIEF_DENSE_SNAPSHOT", "dense_snapshot",
+        "Dense search over the memory-mapped vector snapshot (exact, no chromadb start-up); false asks Chroma.")
     top_k: int = _f(10, "PAPERBRIEF_TOP_K", "top_k", "Papers `paperbrief search` shows when -k is not given.",
                     ge=1, le=1000)
     abstain_threshold: float = _f(0.25, "PAPERBRIEF_ABSTAIN_THRESHOLD", "abstain_threshold",
@@ -255,6 +258,7 @@ class Settings(BaseSettings):
                 dense_weight=self.retrieval.dense_weight,
                 rrf_k=self.retrieval.rrf_k,
                 candidates=self.retrieval.candidates,
+                dense_snapshot=self.retrieval.dense_snapshot,
             ),
             http=HttpConfig(
                 hf_url=self.fetch.hf_url.rstrip("/"),
