@@ -347,6 +347,10 @@ def run(shared: Path | None, *, fresh: bool = False, full_dense: bool = False) -
         _row("full dense backfill of 75k, extrapolated", big["chunks"] / max(dense["rate"], 1e-9) / 60, "min",
              note="behind --full-dense"),
     ]
+    if not full_dense:  # hybrid at 75k: vectors filled on a copy (see benchmarks/scale_hybrid.py)
+        from benchmarks.scale_hybrid import table_rows
+
+        rows += table_rows(base_dir, day_file, _row)
     return rows
 
 

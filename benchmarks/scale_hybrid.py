@@ -168,6 +168,40 @@ def run(lexical_dir: Path, work: Path, day_file: Path | None = None) -> dict[str
     return out
 
 
+def table_rows(lexical_dir: Path, day_file: Path | None, row: Any) -> list[dict[str, Any]]:
+    """:func:`run` as ``bench_scale`` rows (``row(setting, value, unit, **extra)``)."""
+    r = run(lexical_dir, ROOT / "benchmarks" / ".cache" / "scale" / "hybrid", day_file)
+    f, snap, chroma = r["fill"], r["snapshot"], r["chroma"]
+    same = "same top 10" if snap["top"] == chroma["top"] else "top 10 differs"
+    load = f"load average {r['load']:.1f}"
+    out = [
+        row(f"vectors for the 75k index: {f['chunks']:,} chunks ({SLICE} embedded for real, the rest noisy "
+            "copies), written to Chroma", f["chroma_write_s"], "s",
+            note=f"local embedder {f['embed_rate']:.1f} chunks/s"),
+        row("vector snapshot built from Chroma (all rows)", f["snapshot_build_s"], "s",
+            note=f"{r['snapshot_mb']:.0f} MB on disk"),
+    ]
+    for name, m in (("snapshot", snap), ("Chroma HNSW (baseline)", chroma)):
+        out += [
+            row(f"hybrid search p50, 75k papers, dense from {name}", m["p50_ms"], "ms", peak_mb=m["peak_mb"],
+                note=f"p95 {m['p95_ms']:.1f} ms; BM25 part {m['bm25_p50_ms']:.1f} ms, dense part "
+                     f"{m['dense_p50_ms']:.1f} ms (p50); {load}; target p50 ≤ 25 ms, p95 ≤ 80 ms"),
+            row(f"hybrid search p95, 75k papers, dense from {name}", m["p95_ms"], "ms"),
+            row(f"week-filtered hybrid search p50, 75k ({m['week_papers']:,} papers), dense from {name}",
+                m["week_p50_ms"], "ms", note=f"p95 {m['week_p95_ms']:.1f} ms"),
+            row(f"first hybrid search in a process, 75k, dense from {name}", m["first_ms"], "ms",
+                note=same if name == "snapshot" else ""),
+        ]
+    if "day" in r:
+        d = r["day"]
+        out += [
+            row(f"snapshot after a lexical day ({d['new']:,} papers, no new vector)", d["after_lexical_s"], "s"),
+            row(f"snapshot after that day's {d['written']:,} vectors (read from Chroma)", d["after_dense_s"], "s",
+                note=f"{d['rows']:,} rows"),
+        ]
+    return out
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         phase, where = sys.argv[2], Path(sys.argv[3])
