@@ -99,6 +99,7 @@ class Catalog:
             if column not in columns:
                 self._db.execute(sql)
         self._db.executescript(_INDEXES)
+        self._writes = 0  # commits through this connection, which data_version does not count
 
     def close(self) -> None:
         self._db.close()
@@ -120,6 +121,11 @@ class Catalog:
             if bump:
                 self._bump_generation()
             self._db.execute("COMMIT")
+            self._writes += 1
+
+    def change_stamp(self) -> tuple[int, int]:
+        """Changes once anything commits, from any connection (SQLite's data_version) or this one."""
+        return int(self._db.execute("PRAGMA data_version").fetchone()[0]), self._writes
 
     @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
@@ -247,14 +253,8 @@ class Catalog:
 
     def all_chunks(self) -> tuple[list[str], list[str], list[str]]:
         """(chunk ids, paper ids, texts) in a stable order: what BM25 is built from."""
-        ids: list[str] = []
-        pids: list[str] = []
-        texts: list[str] = []
-        for cid, pid, text in self._db.execute("SELECT id, paper_id, text FROM chunks ORDER BY id"):
-            ids.append(cid)
-            pids.append(pid)
-            texts.append(text)
-        return ids, pids, texts
+        rows = self._db.execute("SELECT id, paper_id, text FROM chunks ORDER BY id").fetchall()
+        return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
 
     def dense_coverage(self) -> tuple[int, int]:
         """(chunks with their vector written, all chunks): what dense search can see."""

@@ -121,6 +121,9 @@ class Index:
 
         with self._dense_lock:
             cached: DenseSnapshot | None = self.__dict__.get("_dense")
+            stamp = self.catalog.change_stamp()
+            if cached is not None and self.__dict__.get("_dense_stamp") == stamp:
+                return cached  # nothing committed since: skip counting 75k chunks on every search
             key = current_key(self.catalog)
             name = self.collection_name
             if cached is None or cached.key != key or cached.collection != name:
@@ -131,6 +134,7 @@ class Index:
                         wait_s=self.config.db_busy_timeout_s,
                     )
                 self.__dict__["_dense"] = cached
+            self.__dict__["_dense_stamp"] = stamp
             return cached
 
     def dense_coverage(self) -> float:

@@ -147,3 +147,15 @@ def test_search_falls_back_to_chroma_when_the_snapshot_cannot_be_written(index: 
         assert hits and hits[0].paper_id == "2501.00003" and hits[0].dense is not None
     finally:
         fresh.close()
+
+
+def test_a_search_process_sees_vectors_another_process_wrote(index: Index, tmp_path: Path) -> None:
+    before = index.dense()
+    assert index.dense() is before  # nothing committed since: the cached snapshot, no counting
+    new = {"id": "2501.07777", "title": "Mangrove Root Growth under Rising Seas",
+           "abstract": "Mangrove roots grow faster as sea level rises, we find in a decade of plots.",
+           "date": "2025-03-14"}
+    with Index(index.config) as other:  # its own SQLite connection, as another process has
+        ingest_paths(other, [write_jsonl(tmp_path / "other.jsonl", [new])])
+    after = index.dense()
+    assert after.rows > before.rows and "2501.07777" in set(after.paper_ids.tolist())
