@@ -2,13 +2,15 @@
 
 The catalog is the source of truth (see :mod:`store.catalog`). A crash, a bug or two
 writers at once can leave Chroma with a chunk missing, an orphan no paper owns, or a
-vector that is stored but unreachable by search; BM25 can be stale. :func:`check_index`
+vector that is stored but unreachable by search; BM25 can be stale. Chunks a lexical-only
+ingest left without a vector are counted as pending, not missing. :func:`check_index`
 reports each kind; :func:`repair_index` re-embeds what the dense index lacks (and the
 unfindable ones), drops orphans and rebuilds BM25, so the three agree again.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,6 +25,7 @@ class IndexCheck:
     """What :func:`check_index` found; every list holds chunk ids, sorted."""
 
     catalog_chunks: int = 0
+    pending_vectors: int = 0  # not written yet (lexical-only ingest): `index embed` adds them; not damage
     vectors: int = 0
     bm25_chunks: int = 0
     missing_vectors: list[str] = field(default_factory=list)
@@ -43,6 +46,7 @@ class IndexCheck:
         return {
             "ok": self.ok,
             "catalog_chunks": self.catalog_chunks,
+            "pending_vectors": self.pending_vectors,
             "vectors": self.vectors,
             "bm25_chunks": self.bm25_chunks,
             "missing_vectors": self.missing_vectors,
@@ -61,14 +65,17 @@ def _noop(_stage: str, _done: int, _total: int) -> None:
 def check_index(index: Index, *, findable: bool = True, on_progress: ProgressFn = _noop) -> IndexCheck:
     """Compare the three stores' chunk ids; with ``findable``, query every vector with itself."""
     catalog_ids = set(index.catalog.all_chunks()[0])
+    with index.catalog.snapshot() as db:
+        pending = {r[0] for r in db.execute("SELECT id FROM chunks WHERE embedded = 0")}
     vector_ids = set(index.vectors.all_ids())
     saved = bm25.load(index.config.bm25_dir)
     bm25_ids = set(saved.chunk_ids()) if saved is not None else set()
     report = IndexCheck(
         catalog_chunks=len(catalog_ids),
+        pending_vectors=len(pending),
         vectors=len(vector_ids),
         bm25_chunks=len(bm25_ids),
-        missing_vectors=sorted(catalog_ids - vector_ids),
+        missing_vectors=sorted(catalog_ids - pending - vector_ids),
         orphan_vectors=sorted(vector_ids - catalog_ids),
         bm25_missing=sorted(catalog_ids - bm25_ids),
         bm25_orphans=sorted(bm25_ids - catalog_ids),
@@ -113,4 +120,6 @@ def repair_index(index: Index, found: IndexCheck, *, on_progress: ProgressFn = _
         on_progress("repair", min(start + step, len(redo)), len(redo))
     if found.bm25_missing or found.bm25_orphans or found.bm25_stale:
         bm25.rebuild(index.catalog, index.config.bm25_dir)
+    if redo:  # the vector snapshot was read from the damaged Chroma: the next search reads it afresh
+        shutil.rmtree(index.config.dense_dir, ignore_errors=True)
     return len(redo)

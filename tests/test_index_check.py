@@ -56,3 +56,18 @@ def test_check_finds_and_repair_fixes_missing_orphan_and_stale(
         dense = index.vectors.query(np.asarray(index.embedder.embed_query(PAPERS[4]["title"])), 1)
         assert dense[0].paper_id == "2501.00005"
         assert search(index, "quantum computers that correct their own errors", k=1)[0].paper_id == "2501.00005"
+
+
+def test_a_lexical_only_index_is_consistent_with_its_vectors_pending(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, _ = run(["ingest", str(write_jsonl(tmp_path / "p.jsonl")), "--lexical-only", "--json"], capsys)
+    assert code == 0
+    code, out, err = run(["index", "check", "--json"], capsys)
+    found = json.loads(out)
+    assert code == 0, err
+    assert found["ok"] is True and found["missing_vectors"] == []
+    assert found["pending_vectors"] == found["catalog_chunks"] > 0
+    code, _, _ = run(["index", "embed", "--json"], capsys)
+    code, out, _ = run(["index", "check", "--json"], capsys)
+    assert code == 0 and json.loads(out)["pending_vectors"] == 0

@@ -32,6 +32,7 @@ def _summary(found: IndexCheck) -> Table:
     table.add_column(justify="right")
     rows = [
         ("chunks in catalog", found.catalog_chunks),
+        ("waiting for a vector (index embed)", found.pending_vectors),
         ("vectors in Chroma", found.vectors),
         ("chunks in BM25", found.bm25_chunks),
         ("missing from Chroma", len(found.missing_vectors)),
