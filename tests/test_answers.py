@@ -147,6 +147,29 @@ def test_when_every_shown_rewrite_fails_a_spare_sentence_gets_one_more_try(
     assert len(server.chat_requests) == 5 and len(again.attempts) == 2
 
 
+def test_only_a_first_line_the_token_limit_fell_in_is_cut_off(index_dir: Path, server: OpenAIServer) -> None:
+    from agent.ask.quote_write import Quote, quote_then_write
+    from agent.prompts import load_prompt
+
+    quote = Quote(1, "Speculative Decoding", DRAFT, 0.6)
+    line = "A small draft model proposes tokens that the large model verifies in a single pass: 2.8 times faster."
+    server.push(
+        Reply(text=line + "\nThe rest rambles on and on until", finish_reason="length"),  # the kept line is whole
+        Reply(text=line[:60], finish_reason="length"),  # the kept line itself was cut
+    )
+    settings = _settings(index_dir, server, SMALL)
+    with Index(settings.store_config()) as idx:
+        whole, cut = (
+            _drain(quote_then_write(
+                QUESTION, [quote], llm=build_llm(settings), embedder=idx.embedder,
+                prompt=load_prompt("answer_rewrite"), retries=0,
+            ))
+            for _ in range(2)
+        )
+    assert whole.sentences[0].mode == "quote-then-write" and whole.sentences[0].text == line
+    assert [a.reason for a in cut.attempts] == ["cut off at the token limit"]
+
+
 def _drain(gen):  # type: ignore[no-untyped-def]
     """Run a generator to its end and return its return value."""
     while True:
