@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from agent.checks.rewrite import compressed
 from evals.metrics import LOWER_IS_BETTER
 
 WORST_CASES = 5
@@ -48,9 +49,13 @@ def rewrite_tally(cases: list[Mapping[str, Any]]) -> str | None:
     if not attempts:
         return None
     reasons = Counter(str(a.get("reason", "")).split(":")[0].split(" (")[0] for a in attempts if not a.get("ok"))
-    accepted = sum(bool(a.get("ok")) for a in attempts)
-    share = accepted / len(attempts)
-    line = f"Rewrite checks: {len(attempts)} quote-then-write calls, {accepted} accepted ({share:.0%})"
+    accepted = [a for a in attempts if a.get("ok")]
+    shortened = sum(compressed(str(a.get("rewrite", "")), str(a.get("quote", ""))) for a in accepted)
+    share = len(accepted) / len(attempts)
+    line = (
+        f"Rewrite checks: {len(attempts)} quote-then-write calls, {len(accepted)} accepted ({share:.0%}; "
+        f"{shortened} of them shortened quotes, the rest reworded)"
+    )
     if reasons:
         line += "; rejected: " + ", ".join(f"{reason} ×{n}" for reason, n in reasons.most_common())
     return line + "."

@@ -116,3 +116,24 @@ def test_inflections_and_compounds_of_the_quote_are_not_new_words() -> None:
     assert new_word_share("Taking scenic pictures of created waterfalls.", quote) == 0.0
     assert new_word_share("A study of waterfall-picture taking.", quote) == 0.0
     assert new_word_share("Dolphins swim.", quote) == 1.0
+
+
+def test_eval_report_tallies_rewrite_attempts_by_reason() -> None:
+    from evals.report import rewrite_tally
+
+    quote = "We then dynamically allocate the number of demonstrations for an input according to the budget."
+    cases = [
+        {"rewrites": [
+            {"quote": quote, "rewrite": quote, "ok": False, "reason": "copied the quote"},
+            {"quote": quote, "rewrite": "x", "ok": False, "reason": "number not in the quote: 9"},
+        ]},
+        {"rewrites": [
+            {"quote": quote, "rewrite": "Demonstrations per input follow the budget.", "ok": True, "reason": ""},
+            {"quote": quote, "rewrite": "y", "ok": False, "reason": "copied the quote"},
+        ]},
+        {"rewrites": []},
+    ]
+    line = rewrite_tally(cases)
+    assert line is not None and line.startswith("Rewrite checks: 4 quote-then-write calls, 1 accepted (25%; 0 of them")
+    assert line.endswith("rejected: copied the quote ×2, number not in the quote ×1.")
+    assert rewrite_tally([{"rewrites": []}]) is None
