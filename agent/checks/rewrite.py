@@ -2,13 +2,15 @@
 
 The small model rewrites one quoted source sentence at a time. A rewrite is shown only
 when it adds nothing the quote does not say: every number it contains is in the quote,
-it names no entity (capitalised term, acronym, mixed-case name) absent from the quote and
-the question, it carries no link the quote lacks, at most a quarter of its content words are
-new (a 135M model "answering" from its own knowledge shows up as new words long before it
-shows up as low similarity), and it stays close in meaning (embedding similarity to the quote
-at or above a threshold calibrated on the eval cases). A rewrite that only copies the quote
-(or a cut-off part of it) is not a rewrite: the quote is shown, marked extractive.
-Otherwise the quote itself is shown.
+it names no entity (capitalised term, acronym, mixed-case name) absent from the quote (the
+question's names do not count: the model pinned them on the quote's claim), it carries no
+link the quote lacks, it neither drops nor adds a denial ("none of these datasets include"
+-> "the dataset includes"), at most a quarter of its content words are new (a 135M model
+"answering" from its own knowledge shows up as new words long before it shows up as low
+similarity), and it stays close in meaning (embedding similarity to the quote at or above a
+threshold calibrated on the eval cases). A rewrite that only copies the quote (a stretch of
+it, or the whole with a word or two changed) is not a rewrite: the quote is shown, marked
+extractive. The rejection data behind each rule is in evals/README.md.
 """
 
 from __future__ import annotations
