@@ -137,3 +137,12 @@ def test_eval_report_tallies_rewrite_attempts_by_reason() -> None:
     assert line is not None and line.startswith("Rewrite checks: 4 quote-then-write calls, 1 accepted (25%; 0 of them")
     assert line.endswith("rejected: copied the quote ×2, number not in the quote ×1.")
     assert rewrite_tally([{"rewrites": []}]) is None
+
+
+def test_a_rewrite_made_of_the_question_is_not_the_quote_speaking() -> None:
+    quote = "In some tasks, forgetting generalizes robustly and causes uninformative predictions on new instances."
+    question = "Does rehearsing old tasks on a decaying schedule reduce forgetting in neural networks?"
+    echo = "In some tasks, rehearsing old tasks on a decaying schedule can reduce forgetting in neural networks."
+    assert check_rewrite(echo, quote, question, 0.8).reason == "restates the question"
+    fair = "In some tasks, forgetting generalizes robustly, so predictions on new instances become uninformative."
+    assert check_rewrite(fair, quote, question, 0.8).ok
