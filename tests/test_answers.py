@@ -96,6 +96,10 @@ def test_small_model_answers_by_quote_then_write_with_citations_attached(index_d
     for sentence, quote in zip(answer.sentences[1:], quotes[1:], strict=True):
         assert sentence.mode == "extractive" and sentence.text == quote
     assert "github.com" not in answer.text
+    # ask --json lists every rewrite call: what the model wrote and why a rejected one was not shown
+    rewrites = answer.to_json()["rewrites"]
+    assert isinstance(rewrites, list) and (rewrites[0]["ok"], rewrites[0]["rewrite"]) == (True, faithful)
+    assert all(not r["ok"] and r["reason"] == "link not in the quote" for r in rewrites[1:])
     if len(quotes) > 1:
         assert any("link not in the quote" in w for w in answer.warnings)
     server.push(Reply(text=stretch), *[Reply(text=q) for q in quotes[1:]])  # copies are not rewrites
