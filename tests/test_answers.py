@@ -35,12 +35,6 @@ CLOSE = (
 )
 
 
-DRAFT = (
-    "A small draft model proposes several tokens that the large model verifies in one forward pass, which speeds "
-    "up generation 2.8 times on a chat benchmark while producing exactly the same outputs."
-)
-
-
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("answersidx")
@@ -70,6 +64,12 @@ def _quotes(index_dir: Path, question: str = QUESTION) -> list[str]:
     with Index(load_settings(data_dir=index_dir).store_config()) as idx:
         sources = build_sources(idx, search(idx, question, k=6), 3)
         return [q.text for q in select_quotes(question, sources, idx.embedder)]
+
+
+DRAFT = (
+    "A small draft model proposes several tokens that the large model verifies in one forward pass, which speeds "
+    "up generation 2.8 times on a chat benchmark while producing exactly the same outputs."
+)
 
 
 def test_small_model_answers_by_quote_then_write_with_citations_attached(index_dir: Path, server: OpenAIServer) -> None:
