@@ -105,6 +105,25 @@ class AnswerSentence:
         }
 
 
+@dataclass(frozen=True)
+class RewriteAttempt:
+    """One quote-then-write call: the quote, what the model wrote, and whether the check let it through.
+
+    Kept on the answer (``ask --json`` ``rewrites``, eval records) so a reader can see every
+    rejected rewrite and why, not only the sentences that were shown."""
+
+    source: int
+    quote: str
+    rewrite: str
+    ok: bool
+    reason: str = ""  # the check's reason for a rejection ("copied the quote", ...); "" when ok
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "source": self.source, "quote": self.quote, "rewrite": self.rewrite, "ok": self.ok, "reason": self.reason
+        }
+
+
 @dataclass
 class Answer:
     """A finished answer with everything needed to show, log, batch or evaluate it."""
@@ -128,9 +147,12 @@ class Answer:
     sentences: list[AnswerSentence] = field(default_factory=list)
     since: date | None = None  # the listing window the question was asked over
     until: date | None = None
+    rewrites: list[RewriteAttempt] = field(default_factory=list)  # quote-then-write calls, accepted or not
 
     def to_json(self) -> dict[str, object]:
         extra: dict[str, object] = {"model_error": self.model_error} if self.model_error else {}
+        if self.rewrites:
+            extra["rewrites"] = [r.to_json() for r in self.rewrites]
         return {
             "question": self.question,
             "answer": self.text,

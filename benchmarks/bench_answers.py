@@ -4,9 +4,9 @@ For each of ``bench_ask``'s questions both strategies answer with the same loade
 (alternating which goes first, so neither always gets a warm cache) and the table reports,
 per strategy: answers by mode, the share written by the model (generative or
 quote-then-write), citation validity, invented links, the supported- and
-unsupported-sentence rates, and total latency p50 with the ratio to the single prompt
-(issue 15's targets: >= 60% written, validity 100%, 0 invented links, supported >= 0.9,
-latency <= 1.5x).
+unsupported-sentence rates, time to first token and total latency p50 with the ratio to the
+single prompt, and the rewrite calls per answer (issue 15's targets: >= 60% written, validity
+100%, 0 invented links, supported >= 0.9, latency <= 1.5x).
 """
 
 from __future__ import annotations
@@ -30,25 +30,32 @@ from store.ingest import ingest_paths
 STRATEGIES = ("single-prompt", "quote-then-write")
 
 
-def _one(question: str, index: Index, llm: object, strategy: str) -> tuple[Answer, str, float]:
+Run = tuple[Answer, str, float, float]  # answer, streamed text, total ms, time to first token ms
+
+
+def _one(question: str, index: Index, llm: object, strategy: str) -> Run:
     start = time.perf_counter()
+    first: float | None = None
     raw: list[str] = []
     answer: Answer | None = None
     options = AskOptions(strategy=strategy)  # type: ignore[arg-type]
     for event in ask_events(question, index=index, llm=llm, options=options):  # type: ignore[arg-type]
         if isinstance(event, Token):
+            if first is None and event.text.strip():
+                first = time.perf_counter()
             raw.append(event.text)
         elif isinstance(event, Done):
             answer = event.answer
     assert answer is not None
-    return answer, "".join(raw), (time.perf_counter() - start) * 1000
+    end = time.perf_counter()
+    return answer, "".join(raw), (end - start) * 1000, ((first or end) - start) * 1000
 
 
 def run(shared: Path | None) -> list[dict[str, object]]:
     if shared is None:
         return []
     settings = load_settings(data_dir=CACHE)
-    results: dict[str, list[tuple[Answer, str, float]]] = {s: [] for s in STRATEGIES}
+    results: dict[str, list[Run]] = {s: [] for s in STRATEGIES}
     with Index(settings.store_config()) as index:
         ingest_paths(index, [shared / "seeds"])
         llm = build_llm(settings)
@@ -58,30 +65,32 @@ def run(shared: Path | None) -> list[dict[str, object]]:
             for strategy in order:
                 results[strategy].append(_one(question, index, llm, strategy))
     rows: list[dict[str, object]] = []
-    base_p50 = statistics.median(ms for _, _, ms in results["single-prompt"])
+    base_p50 = statistics.median(ms for _, _, ms, _ in results["single-prompt"])
     for strategy in STRATEGIES:
         rows += _rows(strategy, results[strategy], base_p50, llm.name)
     return rows
 
 
-def _rows(strategy: str, runs: list[tuple[Answer, str, float]], base_p50: float, model: str) -> list[dict[str, object]]:
-    answered = [(a, raw, ms) for a, raw, ms in runs if not a.abstained]
-    modes = [a.mode for a, _, _ in answered]
+def _rows(strategy: str, runs: list[Run], base_p50: float, model: str) -> list[dict[str, object]]:
+    answered = [r for r in runs if not r[0].abstained]
+    modes = [a.mode for a, *_ in answered]
     written = sum(m != "extractive" for m in modes) / len(modes) if modes else 0.0
     validity = []
-    for a, raw, _ in answered:
+    for a, raw, *_ in answered:
         text = a.text if a.prompt.name == "answer_rewrite" else raw
         value = citation_metrics(text, a.sources, [], called=True).metrics["citations.validity"]
         if value is not None:
             validity.append(value)
-    invented = sum(bool(invented_links(a.text, [f"{s.title} {s.text}" for s in a.sources])) for a, _, _ in answered)
-    verdicts = [s.support.verdict for a, _, _ in answered for s in a.sentences if s.support is not None]
-    p50 = statistics.median(ms for _, _, ms in runs)
+    invented = sum(bool(invented_links(a.text, [f"{s.title} {s.text}" for s in a.sources])) for a, *_ in answered)
+    verdicts = [s.support.verdict for a, *_ in answered for s in a.sentences if s.support is not None]
+    p50 = statistics.median(ms for _, _, ms, _ in runs)
+    ttft = statistics.median(t for *_, t in answered) if answered else 0.0
+    calls = [len(a.rewrites) for a, *_ in answered]
     name = f"ask ({strategy})"
     mode_note = ", ".join(f"{m} ×{modes.count(m)}" for m in sorted(set(modes)))
     mode_note += f"; abstained ×{len(runs) - len(answered)}"
     supported = verdicts.count("supported") / max(len(verdicts), 1)
-    return [
+    rows: list[dict[str, object]] = [
         {"benchmark": name, "setting": f"{model}: answers written by the model", "value": written,
          "unit": "share of answered", "note": mode_note},
         {"benchmark": name, "setting": "citation validity", "value": statistics.mean(validity) if validity else 0.0,
@@ -91,7 +100,13 @@ def _rows(strategy: str, runs: list[tuple[Answer, str, float]], base_p50: float,
          "unit": "share", "note": f"{len(verdicts)} sentences; unsupported {verdicts.count('unsupported')}"},
         {"benchmark": name, "setting": "total latency p50", "value": p50, "unit": "ms",
          "note": f"{p50 / base_p50:.2f}× the single prompt"},
+        {"benchmark": name, "setting": "time to first token p50", "value": ttft, "unit": "ms",
+         "note": "answered questions"},
     ]
+    if any(calls):
+        rows.append({"benchmark": name, "setting": "rewrite calls per answer, median",
+                     "value": statistics.median(calls), "unit": "calls", "note": f"max {max(calls)}"})
+    return rows
 
 
 if __name__ == "__main__":

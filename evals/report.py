@@ -4,14 +4,17 @@ The worst cases are ranked by the mean of their rate metrics (retrieval, citatio
 groundedness, abstention, phrases, compare facts), lowest first, and each shows the
 question, the answer and what was missing: expected papers not retrieved, retrieved
 but not shown to the model, shown but not cited; phrases not said; sentences the
-sources did not support.
+sources did not support. Quote-then-write runs also get a tally of every rewrite call:
+how many the check let through and why the others were rejected (what to fix next).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from agent.checks.rewrite import compressed
 from evals.metrics import LOWER_IS_BETTER
 
 WORST_CASES = 5
@@ -38,6 +41,24 @@ def badness(record: Mapping[str, Any]) -> float | None:
         if v is not None and k not in ("latency_ms", "tokens.prompt", "tokens.completion", "cost.usd")
     ]
     return sum(rates) / len(rates) if rates else None
+
+
+def rewrite_tally(cases: list[Mapping[str, Any]]) -> str | None:
+    """One line: rewrite calls, how many passed their check, and the rejections by reason, most common first."""
+    attempts = [a for c in cases for a in c.get("rewrites") or []]
+    if not attempts:
+        return None
+    reasons = Counter(str(a.get("reason", "")).split(":")[0].split(" (")[0] for a in attempts if not a.get("ok"))
+    accepted = [a for a in attempts if a.get("ok")]
+    shortened = sum(compressed(str(a.get("rewrite", "")), str(a.get("quote", ""))) for a in accepted)
+    share = len(accepted) / len(attempts)
+    line = (
+        f"Rewrite checks: {len(attempts)} quote-then-write calls, {len(accepted)} accepted ({share:.0%}; "
+        f"{shortened} of them shortened quotes, the rest reworded)"
+    )
+    if reasons:
+        line += "; rejected: " + ", ".join(f"{reason} ×{n}" for reason, n in reasons.most_common())
+    return line + "."
 
 
 def _cell(text: str) -> str:
@@ -108,6 +129,9 @@ def render_report(results: Mapping[str, Any]) -> str:
                 f"{'' if tol is None else tol} |"
             )
         out.append("")
+        tally = rewrite_tally(cases)
+        if tally:
+            out += [tally, ""]
         review = [c["id"] for c in cases if c.get("needs_review")]
         if review:
             out += [f"Saved from chat and still needing review ({len(review)}): {', '.join(review)}.", ""]

@@ -68,3 +68,81 @@ def test_eval_metrics_count_modes_support_and_invented_links() -> None:
     assert quality.unsupported == ["See https://made.up/x."]
     skipped = answer_quality(answer, [], "", answered=False)
     assert set(skipped.metrics.values()) == {None}
+
+
+def test_near_copies_are_copies_and_compressions_are_told_apart() -> None:
+    from agent.checks.rewrite import compressed
+
+    quote = (
+        "We then dynamically allocate the number of demonstrations for an input according to predictions "
+        "from the meta controller and the given computation budget."
+    )
+    assert check_rewrite(quote.replace("We then", "We"), quote, "q?", 0.99).reason == "copied the quote"
+    assert check_rewrite(quote.replace("then", "thus"), quote, "q?", 0.99).reason == "copied the quote"
+    assert check_rewrite(quote.split(" according")[0] + ".", quote, "q?", 0.9).reason == "copied the quote"
+    # a third of the words cut from the middle: the model chose what to keep, so the other checks judge it
+    shortened = "We dynamically allocate the number of demonstrations for an input according to the meta controller."
+    assert check_rewrite(shortened, quote, "q?", 0.95).ok and compressed(shortened, quote)
+    written = "Demonstrations per input are allocated dynamically from the meta controller's predictions."
+    assert check_rewrite(written, quote, "q?", 0.8).ok and not compressed(written, quote)
+
+
+def test_a_rewrite_that_drops_or_adds_a_denial_is_rejected() -> None:
+    quote = "To our knowledge, none of these datasets include images where the focus is on raindrops."
+    flipped = "The datasets include images where the focus is on raindrops, which blurs the background."
+    assert check_rewrite(flipped, quote, "q?", 0.9).reason == "negation changed"
+    kept = "No known dataset includes images focused on raindrops."
+    assert check_rewrite(kept, quote, "q?", 0.8).ok
+
+
+def test_names_come_from_the_quote_not_the_question() -> None:
+    quote = "It uses different control tokens for different preferences during training and inference."
+    question = "How does AlphaZero-style planning generate training signals?"
+    pinned = "AlphaZero-style planning relies on different control tokens for each preference in training."
+    assert check_rewrite(pinned, quote, question, 0.8).reason == "name not in the quote: AlphaZero-style"
+    flop = "Both the EU AI Act and the order use FLOP counts to identify powerful systems."
+    assert named_entities(flop) >= {"EU", "AI", "Act", "FLOP"}
+    quote2 = "The EU AI Act encodes FLOP thresholds as a way to identify more powerful systems."
+    flop_based = "The EU AI Act identifies more powerful systems by FLOP-based thresholds."
+    assert check_rewrite(flop_based, quote2, "q?", 0.8).ok
+    gpus = "The Act covers systems of powerful GPUs."
+    assert check_rewrite("The Act covers powerful GPU systems.", gpus, "q?", 0.8).ok
+
+
+def test_inflections_and_compounds_of_the_quote_are_not_new_words() -> None:
+    from agent.checks.rewrite import new_word_share
+
+    quote = "For example, create a waterfall and take a scenic picture of it, with clarifying studies."
+    assert new_word_share("Taking scenic pictures of created waterfalls.", quote) == 0.0
+    assert new_word_share("A study of waterfall-picture taking.", quote) == 0.0
+    assert new_word_share("Dolphins swim.", quote) == 1.0
+
+
+def test_eval_report_tallies_rewrite_attempts_by_reason() -> None:
+    from evals.report import rewrite_tally
+
+    quote = "We then dynamically allocate the number of demonstrations for an input according to the budget."
+    cases = [
+        {"rewrites": [
+            {"quote": quote, "rewrite": quote, "ok": False, "reason": "copied the quote"},
+            {"quote": quote, "rewrite": "x", "ok": False, "reason": "number not in the quote: 9"},
+        ]},
+        {"rewrites": [
+            {"quote": quote, "rewrite": "Demonstrations per input follow the budget.", "ok": True, "reason": ""},
+            {"quote": quote, "rewrite": "y", "ok": False, "reason": "copied the quote"},
+        ]},
+        {"rewrites": []},
+    ]
+    line = rewrite_tally(cases)
+    assert line is not None and line.startswith("Rewrite checks: 4 quote-then-write calls, 1 accepted (25%; 0 of them")
+    assert line.endswith("rejected: copied the quote ×2, number not in the quote ×1.")
+    assert rewrite_tally([{"rewrites": []}]) is None
+
+
+def test_a_rewrite_made_of_the_question_is_not_the_quote_speaking() -> None:
+    quote = "In some tasks, forgetting generalizes robustly and causes uninformative predictions on new instances."
+    question = "Does rehearsing old tasks on a decaying schedule reduce forgetting in neural networks?"
+    echo = "In some tasks, rehearsing old tasks on a decaying schedule can reduce forgetting in neural networks."
+    assert check_rewrite(echo, quote, question, 0.8).reason == "restates the question"
+    fair = "In some tasks, forgetting generalizes robustly, so predictions on new instances become uninformative."
+    assert check_rewrite(fair, quote, question, 0.8).ok

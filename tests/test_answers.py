@@ -55,11 +55,18 @@ def _quotes(index_dir: Path, question: str = QUESTION) -> list[str]:
         return [q.text for q in select_quotes(question, sources, idx.embedder)]
 
 
+DRAFT = (
+    "A small draft model proposes several tokens that the large model verifies in one forward pass, which speeds "
+    "up generation 2.8 times on a chat benchmark while producing exactly the same outputs."
+)
+
+
 def test_small_model_answers_by_quote_then_write_with_citations_attached(index_dir: Path, server: OpenAIServer) -> None:
     quotes = _quotes(index_dir)
     assert quotes, "the top source has sentences to quote"
-    words = quotes[0].split()[:22]
-    faithful = "In short, " + " ".join([words[0].lower(), *words[1:]]).rstrip(",;") + "."  # not a mere copy
+    assert quotes[0] == DRAFT
+    faithful = "A small draft model proposes tokens that the large model checks in one pass: 2.8 times faster."
+    stretch = "In short, " + " ".join(DRAFT.split()[:22]).rstrip(",;") + "."  # a stretch with filler: a copy
     invented = "See https://github.com/apple/axlearn/docs/research/mmau for the full method and its code."
     server.push(Reply(text=faithful), *[Reply(text=invented) for _ in quotes[1:]])
     answer = _ask(index_dir, server, SMALL)
@@ -78,9 +85,13 @@ def test_small_model_answers_by_quote_then_write_with_citations_attached(index_d
     for sentence, quote in zip(answer.sentences[1:], quotes[1:], strict=True):
         assert sentence.mode == "extractive" and sentence.text == quote
     assert "github.com" not in answer.text
+    # ask --json lists every rewrite call: what the model wrote and why a rejected one was not shown
+    rewrites = answer.to_json()["rewrites"]
+    assert isinstance(rewrites, list) and (rewrites[0]["ok"], rewrites[0]["rewrite"]) == (True, faithful)
+    assert all(not r["ok"] and r["reason"] == "link not in the quote" for r in rewrites[1:])
     if len(quotes) > 1:
         assert any("link not in the quote" in w for w in answer.warnings)
-    server.push(Reply(text=quotes[0]), *[Reply(text=q) for q in quotes[1:]])  # copies are not rewrites
+    server.push(Reply(text=stretch), *[Reply(text=q) for q in quotes[1:]])  # copies are not rewrites
     copies = _ask(index_dir, server, SMALL)
     assert copies.mode == "extractive" and all(s.mode == "extractive" for s in copies.sentences)
     assert any("copied the quote" in w for w in copies.warnings)
@@ -89,6 +100,88 @@ def test_small_model_answers_by_quote_then_write_with_citations_attached(index_d
         assert sentence.support is not None and sentence.support.source_n in sentence.citations
         assert sentence.support.source_sentence in answer.sources[0].text
     assert answer.sentences[0].support is not None and answer.sentences[0].support.verdict == "supported"
+
+
+def test_when_every_shown_rewrite_fails_a_spare_sentence_gets_one_more_try(
+    index_dir: Path, server: OpenAIServer
+) -> None:
+    from agent.ask.quote_write import Quote, quote_then_write
+    from agent.prompts import load_prompt
+
+    first = Quote(1, "Speculative Decoding", "Large language model inference is memory bound on most hardware.", 0.6)
+    second = Quote(2, "Tiles", "We partition the loss computation into small tiles on eight GPUs.", 0.5)
+    spare = Quote(1, "Speculative Decoding", DRAFT, 0.4)
+    rewrite = (
+        "A small draft model proposes tokens that the large model verifies in a single pass, so generation is 2.8 "
+        "times faster."
+    )
+    server.push(Reply(text=first.text), Reply(text=second.text), Reply(text=rewrite))
+    settings = _settings(index_dir, server, SMALL)
+    with Index(settings.store_config()) as idx:
+        written = _drain(quote_then_write(
+            QUESTION, [first, second, spare], llm=build_llm(settings), embedder=idx.embedder,
+            prompt=load_prompt("answer_rewrite"), retries=1,
+        ))
+    assert len(server.chat_requests) == 3, written.attempts  # two shown quotes, one spare
+    assert "<sentence>" + DRAFT + "</sentence>" in server.chat_requests[2].body["messages"][-1]["content"]
+    # the spare's rewrite takes the place of the failed quote of its own source; the other quote stays
+    assert [(s.mode, s.citations, s.text) for s in written.sentences] == [
+        ("quote-then-write", [1], rewrite), ("extractive", [2], second.text)
+    ], written.attempts
+    assert [(a.ok, a.reason) for a in written.attempts] == [
+        (False, "copied the quote"), (False, "copied the quote"), (True, "")
+    ]
+    server.push(Reply(text=rewrite), Reply(text="Generation is faster."))  # one shown rewrite passed: no spare
+    with Index(settings.store_config()) as idx:
+        again = _drain(quote_then_write(
+            QUESTION, [spare, second, first], llm=build_llm(settings), embedder=idx.embedder,
+            prompt=load_prompt("answer_rewrite"), retries=1,
+        ))
+    assert len(server.chat_requests) == 5 and len(again.attempts) == 2
+
+
+def test_only_a_first_line_the_token_limit_fell_in_is_cut_off(index_dir: Path, server: OpenAIServer) -> None:
+    from agent.ask.quote_write import Quote, quote_then_write
+    from agent.prompts import load_prompt
+
+    quote = Quote(1, "Speculative Decoding", DRAFT, 0.6)
+    line = "A small draft model proposes tokens that the large model verifies in a single pass: 2.8 times faster."
+    server.push(
+        Reply(text=line + "\nThe rest rambles on and on until", finish_reason="length"),  # the kept line is whole
+        Reply(text=line[:60], finish_reason="length"),  # the kept line itself was cut
+    )
+    settings = _settings(index_dir, server, SMALL)
+    with Index(settings.store_config()) as idx:
+        whole, cut = (
+            _drain(quote_then_write(
+                QUESTION, [quote], llm=build_llm(settings), embedder=idx.embedder,
+                prompt=load_prompt("answer_rewrite"), retries=0,
+            ))
+            for _ in range(2)
+        )
+    assert whole.sentences[0].mode == "quote-then-write" and whole.sentences[0].text == line
+    assert [a.reason for a in cut.attempts] == ["cut off at the token limit"]
+
+
+def _drain(gen):  # type: ignore[no-untyped-def]
+    """Run a generator to its end and return its return value."""
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value
+
+
+def test_a_question_in_an_abstract_is_never_a_quote(index_dir: Path) -> None:
+    from datetime import date
+
+    from agent.types import Source
+
+    text = "But how can a small model speed up LLM decoding? " + DRAFT
+    sources = [Source(1, "p1", "Speculative Decoding", date(2025, 3, 10), text)]
+    with Index(load_settings(data_dir=index_dir).store_config()) as idx:
+        quotes = select_quotes(QUESTION, sources, idx.embedder, max_quotes=4)
+    assert [q.text for q in quotes] == [DRAFT]
 
 
 def test_rewrite_adding_a_number_or_a_name_is_shown_as_its_quote(index_dir: Path, server: OpenAIServer) -> None:

@@ -29,7 +29,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from agent.ask.quote_write import quote_then_write, select_quotes
+from agent.ask.quote_write import MAX_QUOTES, RETRIES, quote_then_write, select_quotes
 from agent.ask.sentences import answer_mode, attach_support, compose, generated_sentences, quoted_sentences
 from agent.checks.citations import check_citations
 from agent.checks.extractive import extractive_quotes, quoted_text
@@ -222,7 +222,7 @@ def ask_events(
 
     if quote_write:
         yield Retrieved(query, hits, sources)
-        quotes = select_quotes(question, sources, index.embedder)
+        quotes = select_quotes(question, sources, index.embedder, max_quotes=MAX_QUOTES + RETRIES)
         if not quotes:  # no sentence long enough to rewrite: quote what there is
             chosen = extractive_quotes(question, sources, index.embedder)
             answer = Answer(
@@ -244,10 +244,11 @@ def ask_events(
             llm.name, prompt.ref, usage + written.usage, sentences=written.sentences,
         )
         answer.citations = _citations(sources, [n for w in written.sentences for n in w.citations])
+        answer.rewrites = written.attempts
         if written.rejected:
             answer.warnings.append(
-                f"{len(written.rejected)} of {len(quotes)} rewrites failed their check and are shown as quotes "
-                f"({'; '.join(dict.fromkeys(written.rejected))})"
+                f"{len(written.rejected)} of {len(written.attempts)} rewrites failed their check "
+                f"({'; '.join(dict.fromkeys(written.rejected))}); a failed sentence is shown as its quote"
             )
         yield finish(_with_support(answer, index))
         return

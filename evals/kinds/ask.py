@@ -100,6 +100,7 @@ def ask_case(run: RunContext, suite: Suite, case: AskCase, expected: list[tuple[
         "invalid_citations": cites.invalid,
         "answer_citations": [c.paper_id for c in answer.citations],
         "sentences": [s.to_json() for s in answer.sentences],
+        "rewrites": [r.to_json() for r in answer.rewrites],  # every quote-then-write call and its check
         "invented_links": quality.invented,
         "missing": {
             "not_retrieved": [titles[p] for p in expected_ids if p not in ranked],

@@ -51,6 +51,7 @@ class CaseRecord(TypedDict, total=False):
     invalid_citations: list[int]
     answer_citations: list[str]
     sentences: list[dict[str, Any]]
+    rewrites: list[dict[str, Any]]  # quote-then-write calls: quote, rewrite, ok, reason
     invented_links: list[str]
     judge_unsupported: list[str]
     # compare
