@@ -32,7 +32,6 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-import bm25s
 import numpy as np
 from filelock import FileLock
 
@@ -51,6 +50,27 @@ def _idf(df: np.ndarray | float, n: int) -> np.ndarray:
     return np.log1p((n - df + 0.5) / (df + 0.5))
 
 
+@dataclass(frozen=True)
+class Postings:
+    """What a query reads of a saved bm25s index: the vocabulary and the CSC score arrays.
+
+    Read from bm25s' own files (memory-mapped) rather than through ``bm25s.BM25.load``:
+    importing bm25s, and scipy behind it, would cost every search process about 0.15 s.
+    """
+
+    vocab: dict[str, int]
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+
+    @classmethod
+    def read(cls, path: Path) -> Postings:
+        vocab = json.loads((path / "vocab.index.json").read_text(encoding="utf-8"))
+        arrays = (np.load(path / f"{n}.csc.index.npy", mmap_mode="r") for n in ("data", "indices", "indptr"))
+        data, indices, indptr = arrays
+        return cls(vocab, data, indices, indptr)
+
+
 @dataclass
 class Segment:
     """One immutable bm25s index over the chunks added in generations ``(lo, hi]``."""
@@ -58,7 +78,7 @@ class Segment:
     name: str
     lo: int
     hi: int
-    retriever: bm25s.BM25 | None
+    terms: Postings | None  # None for an empty segment
     chunk_ids: np.ndarray  # fixed-width unicode, row order
     paper_ids: np.ndarray
     masked: set[int]  # rows deleted or replaced since the segment was built
@@ -95,16 +115,15 @@ class Segment:
 
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
         """(rows, stored scores) of the chunks containing ``term``."""
-        if self.retriever is None:
+        if self.terms is None:
             return None
-        col = self.retriever.vocab_dict.get(term)
+        col = self.terms.vocab.get(term)
         if col is None:
             return None
-        indptr = self.retriever.scores["indptr"]
-        start, end = int(indptr[col]), int(indptr[col + 1])
+        start, end = int(self.terms.indptr[col]), int(self.terms.indptr[col + 1])
         if start == end:
             return None
-        return self.retriever.scores["indices"][start:end], self.retriever.scores["data"][start:end]
+        return self.terms.indices[start:end], self.terms.data[start:end]
 
     @classmethod
     def build(cls, directory: Path, rows: list[tuple[str, str, str, int]], lo: int, hi: int) -> Segment:
@@ -112,11 +131,14 @@ class Segment:
         name = f"seg-{lo}-{hi}-{uuid.uuid4().hex[:8]}"
         path = directory / name
         path.mkdir(parents=True)
-        retriever = None
+        terms = None
         if rows:
+            import bm25s  # only to build: queries read the saved arrays (see Postings)
+
             retriever = bm25s.BM25()
             retriever.index(tokenize_ids([r[2] for r in rows]), show_progress=False)
             retriever.save(str(path), show_progress=False)
+            terms = Postings.read(path)
         chunk_ids = np.array([r[0] for r in rows] or [""], dtype=str)[: len(rows)]
         paper_ids = np.array([r[1] for r in rows] or [""], dtype=str)[: len(rows)]
         np.save(path / "chunk_ids.npy", chunk_ids)
@@ -124,7 +146,7 @@ class Segment:
         order = np.argsort(paper_ids, kind="stable").astype(np.int32)
         np.save(path / "paper_order.npy", order)
         np.save(path / "paper_sorted.npy", paper_ids[order])
-        return cls(name, lo, hi, retriever, chunk_ids, paper_ids, set(), (order, paper_ids[order]))
+        return cls(name, lo, hi, terms, chunk_ids, paper_ids, set(), (order, paper_ids[order]))
 
     @classmethod
     def load(cls, directory: Path, entry: dict[str, object]) -> Segment:
@@ -132,15 +154,13 @@ class Segment:
         path = directory / name
         chunk_ids = np.load(path / "chunk_ids.npy", mmap_mode="r")
         paper_ids = np.load(path / "paper_ids.npy", mmap_mode="r")
-        retriever = None
-        if len(chunk_ids):
-            retriever = bm25s.BM25.load(str(path), mmap=True, show_progress=False, verbosity=0)
+        terms = Postings.read(path) if len(chunk_ids) else None
         masked = {int(i) for i in entry.get("masked", [])}  # type: ignore[attr-defined]
         by_paper = None
         if (path / "paper_order.npy").exists():
             order = np.load(path / "paper_order.npy", mmap_mode="r")
             by_paper = (order, np.load(path / "paper_sorted.npy", mmap_mode="r"))
-        return cls(name, int(entry["lo"]), int(entry["hi"]), retriever, chunk_ids, paper_ids, masked, by_paper)  # type: ignore[call-overload]
+        return cls(name, int(entry["lo"]), int(entry["hi"]), terms, chunk_ids, paper_ids, masked, by_paper)  # type: ignore[call-overload]
 
     def entry(self) -> dict[str, object]:
         return {"name": self.name, "lo": self.lo, "hi": self.hi, "rows": self.rows, "masked": sorted(self.masked)}
