@@ -78,7 +78,14 @@ def _questions(corpus: Path, n: int) -> list[Job]:
     return [Job(derived_id(q), q, n) for n, q in enumerate(questions, 1)]
 
 
-def _measure(jobs: list[Job], index: Index, llm: LLM, settings: Settings, concurrency: int, **kw: Any) -> BatchStats:
+def _measure(
+    jobs: list[Job], index: Index, llm: LLM, settings: Settings, concurrency: int, *, warm: bool = False, **kw: Any
+) -> BatchStats:
+    """One batch run; unless ``warm``, with no source sentence embedded yet (each run as the first)."""
+    if not warm:
+        from agent.checks import support
+
+        support.clear_sentence_cache()
     options = AskOptions(
         max_answer_tokens=settings.llm.max_answer_tokens, abstain_threshold=settings.retrieval.abstain_threshold
     )
@@ -122,6 +129,10 @@ def run(shared: Path | None) -> list[dict[str, Any]]:
             top = CONCURRENCY[-1]
             locked = _measure(jobs, index, llm, settings, top, index_lock=True)
             rows.append(_row(f"{where}, concurrency {top}, one shared Index behind a lock", locked.per_minute))
+            _measure(jobs, index, llm, settings, top)
+            again = _measure(jobs, index, llm, settings, top, warm=True)
+            rows.append(_row(f"{where}, concurrency {top}, a re-run (source sentences already embedded)",
+                             again.per_minute))
         if LOCAL_QUESTIONS:
             from agent.llm.local import default_gguf
 

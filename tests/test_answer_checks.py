@@ -146,3 +146,34 @@ def test_a_rewrite_made_of_the_question_is_not_the_quote_speaking() -> None:
     assert check_rewrite(echo, quote, question, 0.8).reason == "restates the question"
     fair = "In some tasks, forgetting generalizes robustly, so predictions on new instances become uninformative."
     assert check_rewrite(fair, quote, question, 0.8).ok
+
+
+def test_support_scoring_embeds_each_source_sentence_once_per_embedder() -> None:
+    from collections.abc import Sequence
+
+    import numpy as np
+
+    from agent.checks.support import EmbeddingSupportScorer
+    from agent.types import Source
+    from store.embeddings import LocalOnnxEmbeddings
+
+    class Counting(LocalOnnxEmbeddings):
+        """The real local embedder, counting the texts it is asked to embed."""
+
+        seen: list[str]
+
+        def embed(self, texts: Sequence[str], on_batch: object = None) -> np.ndarray:
+            self.seen.extend(texts)
+            return super().embed(texts)
+
+    embedder = Counting()
+    embedder.seen = []
+    source = Source(1, "2501.00002", "Speculative Decoding", None,
+                    "A small draft model proposes tokens. The large model verifies them in one pass. "
+                    "Generation is 2.8 times faster with the same outputs.")
+    claim = ("Drafting with a small model makes generation 2.8 times faster.", [source], True)
+    first = EmbeddingSupportScorer(embedder).score([claim])
+    asked_first = len(embedder.seen)
+    again = EmbeddingSupportScorer(embedder).score([claim])  # a new scorer, as each ask makes
+    assert asked_first == 4 and len(embedder.seen) == asked_first + 1  # only the claim, the second time
+    assert again == first and first[0].score > 0.5 and "2.8 times" in first[0].source_sentence

@@ -19,6 +19,9 @@ similarity to the best-ranked other paper (0.4495 on those cases, 0.5046 on all 
 from __future__ import annotations
 
 import re
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -31,6 +34,17 @@ from store.embeddings import VectorEmbeddings
 SUPPORTED = 0.69
 WEAK = 0.45
 _MIN_SOURCE_WORDS = 3
+#: Source-sentence vectors kept per embedder (about 1.5 kB each): a batch or a chat asks about
+#: the same abstracts again and again, and embedding their sentences was most of an answer's CPU.
+_CACHE_SENTENCES = 20_000
+_caches: weakref.WeakKeyDictionary[object, OrderedDict[str, np.ndarray]] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def clear_sentence_cache() -> None:
+    """Forget every cached source-sentence vector (benchmarks measure a first run with it)."""
+    with _caches_lock:
+        _caches.clear()
 
 
 def verdict_for(score: float, *, cited: bool, supported: float = SUPPORTED, weak: float = WEAK) -> Verdict:
@@ -72,6 +86,25 @@ class EmbeddingSupportScorer:
         vectors = np.asarray(self.embedder.embed(list(texts)), dtype=np.float32)
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
+    def _vectors(self, claims: list[str], sentences: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Unit vectors of the answer's sentences and of the source sentences, in one embedding
+        call for the claims and whatever source sentence this embedder has not seen lately."""
+        with _caches_lock:
+            cache = _caches.setdefault(self.embedder, OrderedDict())
+            known = {s: cache[s] for s in sentences if s in cache}
+        todo = list(dict.fromkeys(s for s in sentences if s not in known))
+        vectors = self._unit(claims + todo)
+        fresh = {sent: row.copy() for sent, row in zip(todo, vectors[len(claims) :], strict=True)}
+        with _caches_lock:
+            for sent, vector in fresh.items():
+                cache[sent] = vector
+            for sent in known:
+                cache.move_to_end(sent)
+            while len(cache) > _CACHE_SENTENCES:
+                cache.popitem(last=False)
+        pool = np.stack([known[s] if s in known else fresh[s] for s in sentences]) if sentences else vectors[:0]
+        return vectors[: len(claims)], pool
+
     def score(self, items: Sequence[tuple[str, Sequence[Source], bool]]) -> list[Support]:
         if not items:
             return []
@@ -84,9 +117,7 @@ class EmbeddingSupportScorer:
                     if (src.n, sent) not in seen:
                         seen[(src.n, sent)] = len(candidates)
                         candidates.append((src.n, sent))
-        texts = [text for text, _, _ in items] + [sent for _, sent in candidates]
-        vectors = self._unit(texts)
-        claims, pool = vectors[: len(items)], vectors[len(items) :]
+        claims, pool = self._vectors([text for text, _, _ in items], [sent for _, sent in candidates])
         out: list[Support] = []
         for (_text, sources, cited), vector in zip(items, claims, strict=True):
             rows = [seen[(s.n, sent)] for s in sources for sent in source_sentences(s)]
