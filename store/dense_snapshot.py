@@ -110,22 +110,19 @@ def current_key(catalog: Catalog) -> Key:
     """(generation, embedded chunks): it moves whenever the set of embedded chunks changes.
 
     Writing papers bumps the generation; marking vectors written raises the count; nothing
-    else changes which chunks have vectors. Two counts over indexes: cheap at 75k papers.
+    else changes which chunks have vectors. The count walks a partial index.
     """
     with catalog.snapshot() as db:
-        row = db.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
-        total = int(db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
-        pending = int(db.execute("SELECT COUNT(*) FROM chunks WHERE embedded = 0").fetchone()[0])
-    return (int(row[0]) if row else 0, total - pending)
+        embedded = int(db.execute("SELECT COUNT(*) FROM chunks WHERE embedded = 1").fetchone()[0])
+        return catalog.generation, embedded
 
 
 def _embedded_chunks(catalog: Catalog) -> tuple[Key, list[tuple[str, str, int]]]:
     """:func:`current_key` and the embedded chunks (id, paper id, added), read as one state."""
     with catalog.snapshot() as db:
-        row = db.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
         sql = "SELECT id, paper_id, added FROM chunks WHERE embedded = 1 ORDER BY id"
         rows = [(r[0], r[1], int(r[2])) for r in db.execute(sql)]
-    return (int(row[0]) if row else 0, len(rows)), rows
+        return (catalog.generation, len(rows)), rows
 
 
 def _read_manifest(directory: Path) -> dict[str, object] | None:
