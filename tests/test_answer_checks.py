@@ -177,3 +177,37 @@ def test_support_scoring_embeds_each_source_sentence_once_per_embedder() -> None
     again = EmbeddingSupportScorer(embedder).score([claim])  # a new scorer, as each ask makes
     assert asked_first == 4 and len(embedder.seen) == asked_first + 1  # only the claim, the second time
     assert again == first and first[0].score > 0.5 and "2.8 times" in first[0].source_sentence
+
+
+def test_misstatements_the_hand_review_found_are_rejected() -> None:
+    """Each rule on a rewrite SmolLM2 wrote on the seed cases, and a faithful one it must let through."""
+    tts = (
+        "Test-Time Scaling (TTS) is an important method for improving the performance of Large Language Models "
+        "(LLMs) by using additional computation during the inference phase."
+    )
+    turned = "Test-time scaling improves the performance of large language models by reducing computation."
+    assert check_rewrite(turned, tts, "q?", 0.8).reason == "direction not in the quote: reducing"
+    kept = "Test-time scaling improves large language models by using additional computation at inference."
+    assert check_rewrite(kept, tts, "q?", 0.85).ok
+
+    heads = "We identify intriguing properties of retrieval heads: all the explored long-context models have them."
+    defined = "All explored long-context models have retrieval heads, which is a subset of sparse models."
+    assert check_rewrite(defined, heads, "q?", 0.85).reason == "definition not in the quote"
+    ibcl = "We show that models obtained by IBCL have guarantees in identifying the Pareto optimal parameters."
+    assert check_rewrite("IBCL is a model with guarantees on Pareto optimal parameters.", ibcl, "q?", 0.85).reason == (
+        "definition not in the quote"
+    )
+
+    glm = "It also outperforms ERNIE TITAN 3.0 260B, the largest Chinese language model, across related benchmarks."
+    swapped = "The Chinese language model TITAN 3.0 260B outperformed ERNIE TITAN 3.0 260B across benchmarks."
+    assert check_rewrite(swapped, glm, "q?", 0.89).reason == "name repeated: TITAN"
+
+    cost = "Despite spending 23.4 person-minutes on each task, 15.1-40.3% of tasks remain unsolved."
+    unit = "Human code preference is expensive, with 23.4% of tasks remaining unsolved."
+    assert check_rewrite(unit, cost, "q?", 0.8).reason == "number's unit changed: 23.4"
+
+    vllm = "Our evaluation shows that FastSwitch outperforms the serving system vLLM with speedups of 1.4-11.2x."
+    meta = 'The main point of this sentence is that FastSwitch outperforms vLLM with speedups of 1.4-11.2x.'
+    assert check_rewrite(meta, vllm, "q?", 0.86).reason == "talks about the sentence"
+    original = 'The original sentence is: "Our evaluation shows that FastSwitch outperforms vLLM.'
+    assert check_rewrite(original, vllm, "q?", 0.86).reason == "talks about the sentence"
