@@ -117,10 +117,12 @@ class RewriteAttempt:
     rewrite: str
     ok: bool
     reason: str = ""  # the check's reason for a rejection ("copied the quote", ...); "" when ok
+    prompt: str = ""  # the rewrite style (prompt name) this call used
 
     def to_json(self) -> dict[str, object]:
         return {
-            "source": self.source, "quote": self.quote, "rewrite": self.rewrite, "ok": self.ok, "reason": self.reason
+            "source": self.source, "quote": self.quote, "rewrite": self.rewrite, "ok": self.ok, "reason": self.reason,
+            "prompt": self.prompt,
         }
 
 

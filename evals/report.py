@@ -56,6 +56,10 @@ def rewrite_tally(cases: list[Mapping[str, Any]]) -> str | None:
         f"Rewrite checks: {len(attempts)} quote-then-write calls, {len(accepted)} accepted ({share:.0%}; "
         f"{shortened} of them shortened quotes, the rest reworded)"
     )
+    styles = Counter(str(a.get("prompt") or "") for a in attempts)
+    if len(styles) > 1:
+        passed = Counter(str(a.get("prompt") or "") for a in accepted)
+        line += "; by style: " + ", ".join(f"{name} {passed[name]} of {n}" for name, n in styles.items())
     if reasons:
         line += "; rejected: " + ", ".join(f"{reason} ×{n}" for reason, n in reasons.most_common())
     return line + "."

@@ -137,6 +137,12 @@ def test_eval_report_tallies_rewrite_attempts_by_reason() -> None:
     assert line is not None and line.startswith("Rewrite checks: 4 quote-then-write calls, 1 accepted (25%; 0 of them")
     assert line.endswith("rejected: copied the quote ×2, number not in the quote ×1.")
     assert rewrite_tally([{"rewrites": []}]) is None
+    styled = [{"rewrites": [
+        {"quote": quote, "rewrite": quote, "ok": False, "reason": "copied the quote", "prompt": "answer_rewrite"},
+        {"quote": quote, "rewrite": "Demonstrations follow the budget.", "ok": True, "prompt": "answer_plain"},
+    ]}]
+    styled_line = rewrite_tally(styled)
+    assert styled_line is not None and "by style: answer_rewrite 0 of 1, answer_plain 1 of 1;" in styled_line
 
 
 def test_a_rewrite_made_of_the_question_is_not_the_quote_speaking() -> None:

@@ -68,16 +68,21 @@ def test_small_model_answers_by_quote_then_write_with_citations_attached(index_d
     faithful = "A small draft model proposes tokens that the large model checks in one pass: 2.8 times faster."
     stretch = "In short, " + " ".join(DRAFT.split()[:22]).rstrip(",;") + "."  # a stretch with filler: a copy
     invented = "See https://github.com/apple/axlearn/docs/research/mmau for the full method and its code."
-    server.push(Reply(text=faithful), *[Reply(text=invented) for _ in quotes[1:]])
+    # each quote after the first: a rewrite with a link, then (its second style) a plain rewrite with one too
+    server.push(Reply(text=faithful), *[Reply(text=invented) for _ in quotes[1:] for _style in range(2)])
     answer = _ask(index_dir, server, SMALL)
 
     assert answer.mode == "quote-then-write" and answer.prompt.name == "answer_rewrite"
-    # one single-source task per quote: each request carries one sentence, never the numbered sources
+    # one single-source task per call: each request carries one sentence, never the numbered sources; the
+    # first quote's rewrite passed, so it got one call; each other quote got both styles
     requests = server.chat_requests
-    assert len(requests) == len(quotes)
-    for request, quote in zip(requests, quotes, strict=True):
+    asked = [quotes[0]] + [q for q in quotes[1:] for _style in range(2)]
+    assert len(requests) == len(asked)
+    for request, quote in zip(requests, asked, strict=True):
         user = request.body["messages"][-1]["content"]
         assert f"<sentence>{quote}</sentence>" in user and "<source" not in user
+    questions = ["Question:" in r.body["messages"][-1]["content"] for r in requests]
+    assert questions == [True] + [True, False] * (len(quotes) - 1)  # the plain style does not show the question
     first = answer.sentences[0]
     assert first.mode == "quote-then-write" and first.text == faithful and first.quote == quotes[0]
     assert first.citations == [answer.sources[0].n]  # attached by paperbrief; the model wrote none
@@ -89,9 +94,12 @@ def test_small_model_answers_by_quote_then_write_with_citations_attached(index_d
     rewrites = answer.to_json()["rewrites"]
     assert isinstance(rewrites, list) and (rewrites[0]["ok"], rewrites[0]["rewrite"]) == (True, faithful)
     assert all(not r["ok"] and r["reason"] == "link not in the quote" for r in rewrites[1:])
+    styles = ["answer_rewrite"] + ["answer_rewrite", "answer_plain"] * (len(quotes) - 1)
+    assert [r["prompt"] for r in rewrites] == styles
     if len(quotes) > 1:
         assert any("link not in the quote" in w for w in answer.warnings)
-    server.push(Reply(text=stretch), *[Reply(text=q) for q in quotes[1:]])  # copies are not rewrites
+    copies_script = [Reply(text=stretch), Reply(text=stretch)] + [Reply(text=q) for q in quotes[1:] for _ in range(2)]
+    server.push(*copies_script)  # copies are not rewrites, in either style
     copies = _ask(index_dir, server, SMALL)
     assert copies.mode == "extractive" and all(s.mode == "extractive" for s in copies.sentences)
     assert any("copied the quote" in w for w in copies.warnings)
@@ -120,7 +128,7 @@ def test_when_every_shown_rewrite_fails_a_spare_sentence_gets_one_more_try(
     with Index(settings.store_config()) as idx:
         written = _drain(quote_then_write(
             QUESTION, [first, second, spare], llm=build_llm(settings), embedder=idx.embedder,
-            prompt=load_prompt("answer_rewrite"), retries=1,
+            styles=[load_prompt("answer_rewrite")], retries=1,
         ))
     assert len(server.chat_requests) == 3, written.attempts  # two shown quotes, one spare
     assert "<sentence>" + DRAFT + "</sentence>" in server.chat_requests[2].body["messages"][-1]["content"]
@@ -135,9 +143,37 @@ def test_when_every_shown_rewrite_fails_a_spare_sentence_gets_one_more_try(
     with Index(settings.store_config()) as idx:
         again = _drain(quote_then_write(
             QUESTION, [spare, second, first], llm=build_llm(settings), embedder=idx.embedder,
-            prompt=load_prompt("answer_rewrite"), retries=1,
+            styles=[load_prompt("answer_rewrite")], retries=1,
         ))
     assert len(server.chat_requests) == 5 and len(again.attempts) == 2
+
+
+def test_a_quote_whose_rewrite_fails_is_rewritten_once_more_in_plain_words(
+    index_dir: Path, server: OpenAIServer
+) -> None:
+    from agent.ask.quote_write import Quote, quote_then_write, rewrite_styles
+
+    quote = Quote(1, "Speculative Decoding", DRAFT, 0.6)
+    other = Quote(2, "Tiles", "We partition the loss computation into small tiles on eight GPUs.", 0.5)
+    plain = "A small draft model proposes tokens that the large model checks in one pass: 2.8 times faster."
+    server.push(
+        Reply(text=DRAFT),  # the first style copied the quote
+        Reply(text=plain),  # the plain style rewrote it: shown
+        Reply(text="The loss computation is split into small tiles on eight GPUs."),  # first style passed
+    )
+    settings = _settings(index_dir, server, SMALL)
+    with Index(settings.store_config()) as idx:
+        written = _drain(quote_then_write(
+            QUESTION, [quote, other], llm=build_llm(settings), embedder=idx.embedder, styles=rewrite_styles(),
+        ))
+    assert [(a.prompt, a.ok, a.reason) for a in written.attempts] == [
+        ("answer_rewrite", False, "copied the quote"), ("answer_plain", True, ""), ("answer_rewrite", True, ""),
+    ]
+    assert [s.mode for s in written.sentences] == ["quote-then-write", "quote-then-write"]
+    assert written.sentences[0].text == plain and written.sentences[0].quote == DRAFT
+    assert len(server.chat_requests) == 3  # a quote whose first rewrite passed gets no second call
+    plain_request = server.chat_requests[1].body["messages"][-1]["content"]
+    assert "Question:" not in plain_request and f"<sentence>{DRAFT}</sentence>" in plain_request
 
 
 def test_only_a_first_line_the_token_limit_fell_in_is_cut_off(index_dir: Path, server: OpenAIServer) -> None:
@@ -155,7 +191,7 @@ def test_only_a_first_line_the_token_limit_fell_in_is_cut_off(index_dir: Path, s
         whole, cut = (
             _drain(quote_then_write(
                 QUESTION, [quote], llm=build_llm(settings), embedder=idx.embedder,
-                prompt=load_prompt("answer_rewrite"), retries=0,
+                styles=[load_prompt("answer_rewrite")], retries=0,
             ))
             for _ in range(2)
         )

@@ -29,7 +29,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from agent.ask.quote_write import MAX_QUOTES, RETRIES, quote_then_write, select_quotes
+from agent.ask.quote_write import MAX_QUOTES, RETRIES, quote_then_write, rewrite_styles, select_quotes
 from agent.ask.sentences import answer_mode, attach_support, compose, generated_sentences, quoted_sentences
 from agent.checks.citations import check_citations
 from agent.checks.extractive import extractive_quotes, quoted_text
@@ -233,7 +233,8 @@ def ask_events(
             return
         try:
             written = yield from quote_then_write(
-                question, quotes, llm=llm, embedder=index.embedder, prompt=prompt, temperature=opts.temperature
+                question, quotes, llm=llm, embedder=index.embedder, styles=rewrite_styles(opts.prompt_dir),
+                temperature=opts.temperature,
             )
         except ModelProcessError as exc:
             # the local model's process died or hung: answer from the sources, and say why

@@ -7,15 +7,18 @@ ScholarQA does at scale (quotes, then writing):
 1. per top source, the sentences most relevant to the question are picked with the
    local embedder (:func:`select_quotes`);
 2. the model rewrites each quote, alone, as a direct answer of at most 30 words
-   (``prompts/answer_rewrite.md``);
+   (``prompts/answer_rewrite.md``); when that rewrite fails its check, it rewrites the same quote once more
+   in plain words (``prompts/answer_plain.md``, which does not show the question). The two styles fail on
+   different quotes: on the same 235 quotes of the 47 seed cases the first passed 29 calls and the plain one
+   38, and together they write 33 of the cases where the first alone writes 19 (evals/README.md, "Rewrite
+   styles", has the seven other prompts tried);
 3. paperbrief, not the model, attaches the quote's citation;
 4. each rewrite is checked against its quote (``agent.checks.rewrite``); one that fails
    is shown as the quote itself, so every sentence is either a checked rewrite
    (``quote-then-write``) or a verbatim quote (``extractive``);
-5. when every shown quote's rewrite failed, the next candidate sentences get a try, up to
-   ``RETRIES`` more short calls, stopping at the first that passes: on the eval cases about
-   one rewrite in five passes, both shown ones fail for most answers (33 of 47), and a few
-   ~0.5 s calls are cheaper than an answer of quotes only (the spares turned 6 of those 33).
+5. when no shown quote was written, the next candidate sentences get a try, up to ``RETRIES`` more, in both
+   styles, stopping at the first that passes. At most (2 + 3) x 2 short calls of about 0.5 s each: cheaper
+   than the single prompt they replace (BENCHMARKS.md, "Answers from the local model").
 
 A sentence that is a question is never a quote: rewritten "as an answer", the question a
 paper asks ("But how performant are AI agents at ...?") became a claim it never makes.
@@ -26,13 +29,14 @@ from __future__ import annotations
 import re
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from agent.checks.citations import sentences as split_sentences
 from agent.checks.rewrite import check_rewrite, clean_rewrite
 from agent.llm.base import LLM, Finished, TextDelta, Usage
-from agent.prompts import Prompt
+from agent.prompts import Prompt, load_prompt
 from agent.types import AnswerSentence, Notice, RewriteAttempt, Source, Token
 from store.embeddings import VectorEmbeddings
 
@@ -41,6 +45,8 @@ PER_SOURCE = 2
 RETRIES = 3  # extra rewrite calls, with the next candidate sentences, when no shown quote's rewrite passed
 REWRITE_TOKENS = 64  # 30 words is about 40 tokens; the rest is room for the model to stop
 _MIN_WORDS = 5
+#: The rewrite prompts, tried in this order on each quote until one's rewrite passes its check.
+STYLES = ("answer_rewrite", "answer_plain")
 _DUPLICATE = 0.9  # a second quote this close to a chosen one adds nothing
 
 
@@ -107,35 +113,62 @@ def select_quotes(
     return [Quote(candidates[i][0].n, candidates[i][0].title, candidates[i][1], float(scores[i])) for i in chosen]
 
 
+def rewrite_styles(directory: Path | None = None) -> list[Prompt]:
+    """The rewrite prompts tried on each quote, in order (see the module docstring for why these two)."""
+    return [load_prompt(name, directory) for name in STYLES]
+
+
 def quote_then_write(
     question: str,
     quotes: Sequence[Quote],
     *,
     llm: LLM,
     embedder: VectorEmbeddings,
-    prompt: Prompt,
+    styles: Sequence[Prompt],
     temperature: float = 0.0,
     shown: int = MAX_QUOTES,
     retries: int = RETRIES,
 ) -> Generator[Token | Notice, None, Written]:
     """Rewrite each of the first ``shown`` quotes, check it, and return the sentences (streaming the rewrites).
 
-    The quotes after the first ``shown`` are spares: when no shown rewrite passed, up to ``retries`` of
-    them are rewritten too, and the first that passes replaces the failed quote of its own source (else
-    the last one), so the answer keeps ``shown`` sentences, the top source's first."""
+    Each quote is tried in each style in turn until one rewrite passes its check. The quotes after the first
+    ``shown`` are spares: when no shown rewrite passed, up to ``retries`` of them are tried too, and the first
+    that passes replaces the failed quote of its own source (else the last one), so the answer keeps ``shown``
+    sentences, the top source's first."""
     out = Written()
     for k, quote in enumerate(quotes[:shown]):
-        sentence = yield from _rewrite_one(question, quote, out, llm, embedder, prompt, temperature, first=k == 0)
+        sentence = yield from _rewrite_styles(question, quote, out, llm, embedder, styles, temperature, first=k == 0)
         out.sentences.append(sentence)
     if any(s.mode == "quote-then-write" for s in out.sentences):
         return out
     for quote in quotes[shown : shown + retries]:
-        sentence = yield from _rewrite_one(question, quote, out, llm, embedder, prompt, temperature, first=False)
+        sentence = yield from _rewrite_styles(question, quote, out, llm, embedder, styles, temperature, first=False)
         if sentence.mode == "quote-then-write":
             same = [i for i, s in enumerate(out.sentences) if s.citations == [quote.n]]
             out.sentences[same[0] if same else len(out.sentences) - 1] = sentence
             break
     return out
+
+
+def _rewrite_styles(
+    question: str,
+    quote: Quote,
+    out: Written,
+    llm: LLM,
+    embedder: VectorEmbeddings,
+    styles: Sequence[Prompt],
+    temperature: float,
+    *,
+    first: bool,
+) -> Generator[Token | Notice, None, AnswerSentence]:
+    """The quote tried in each style until a rewrite passes: that rewrite, or the quote when none does."""
+    for k, style in enumerate(styles):
+        sentence = yield from _rewrite_one(
+            question, quote, out, llm, embedder, style, temperature, first=first and k == 0
+        )
+        if sentence.mode == "quote-then-write":
+            return sentence
+    return AnswerSentence(quote.text, [quote.n], "extractive", quote=quote.text)
 
 
 def _rewrite_one(
@@ -150,7 +183,10 @@ def _rewrite_one(
     first: bool,
 ) -> Generator[Token | Notice, None, AnswerSentence]:
     """One rewrite call and its check: the checked rewrite, or the quote when the check fails."""
-    messages = prompt.render(question=question, quote=quote.text)
+    values = {"quote": quote.text}
+    if "question" in prompt.variables:  # the plain-words style is not shown the question (see its prompt)
+        values["question"] = question
+    messages = prompt.render(**values)
     parts: list[str] = []
     finish: str | None = None
     if not first:
@@ -177,7 +213,7 @@ def _rewrite_one(
     cut_off = finish == "length" and "\n" not in raw.strip()
     similarity = float(np.prod(_unit(embedder, [rewrite or ".", quote.text]), axis=0).sum())
     verdict = check_rewrite(rewrite, quote.text, question, similarity, cut_off=cut_off)
-    out.attempts.append(RewriteAttempt(quote.n, quote.text, rewrite, verdict.ok, verdict.reason))
+    out.attempts.append(RewriteAttempt(quote.n, quote.text, rewrite, verdict.ok, verdict.reason, prompt.name))
     if verdict.ok:
         text = rewrite if rewrite.endswith((".", "!", "?")) else rewrite + "."
         return AnswerSentence(text, [quote.n], "quote-then-write", quote=quote.text)

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from agent.ask.pipeline import AskError, ask_events
+from agent.ask.quote_write import rewrite_styles
 from agent.runtime import ask_options
 from agent.types import Answer, Done, Token
 from evals.cases import AskCase, CaseFile
@@ -53,6 +54,9 @@ def ask_case(run: RunContext, suite: Suite, case: AskCase, expected: list[tuple[
     assert answer is not None
     wall_ms = (time.perf_counter() - started) * 1000.0
     run.prompts[answer.prompt.name] = answer.prompt
+    if answer.prompt.name == QUOTE_THEN_WRITE_PROMPT:  # every rewrite style is part of the prompt set under test
+        for style in rewrite_styles(run.prompts_dir):
+            run.prompts[style.name] = style.ref
     suite.sources[case.id] = answer.sources
     expected_ids = [pid for pid, _ in expected]
     ranked = [h.paper_id for h in answer.retrieved]
