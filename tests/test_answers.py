@@ -271,6 +271,26 @@ def test_ask_json_has_sentences_and_the_terminal_shows_markers(
     assert re.search(r"generation\. \[1\] ✓", shown) and "1 ✓ supported" in shown
 
 
+def test_ask_quotes_shows_the_source_sentence_under_each_rewritten_one(
+    index_dir: Path, server: OpenAIServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    quotes = _quotes(index_dir)
+    faithful = "A small draft model proposes tokens that the large model checks in one pass: 2.8 times faster."
+    rest = [Reply(text="[bold]x[/bold] https://evil.example/a") for _ in range(12)]  # fails: the quote is shown
+    for flag in ([], ["--quotes"]):
+        server.push(Reply(text=faithful), *rest)
+        main(["--data-dir", str(index_dir), "ask", QUESTION, "--model", SMALL, *flag])
+        shown = capsys.readouterr().out
+        assert faithful in " ".join(shown.split())  # the terminal wraps long lines
+        assert ("↳" in shown) == bool(flag)
+        server.script.clear()
+    flat = " ".join(shown.split())
+    assert f"↳ “{' '.join(quotes[0].split())}”" in flat
+    assert shown.count("↳") == 1  # only the rewritten sentence has its quote under it: the others are quotes
+
+
 def test_saving_a_chat_turn_writes_a_case_that_needs_review(
     index_dir: Path, server: OpenAIServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

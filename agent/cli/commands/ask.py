@@ -25,8 +25,10 @@ if TYPE_CHECKING:  # the pipeline and the model load inside the command (see com
 MARKS = {"supported": ("✓", "green"), "weak": ("~", "yellow"), "unsupported": ("✗", "bold red")}
 
 
-def sentences_text(answer: Answer) -> Text:
-    """The answer sentence by sentence, each followed by its citations and a support marker.
+def sentences_text(answer: Answer, *, quotes: bool = False) -> Text:
+    """The answer sentence by sentence, each followed by its citations and a support marker; with ``quotes``,
+    each sentence the model rewrote on its own line with its quote below it (the checks cannot see every
+    misstatement: the quote is what the reader trusts).
 
     Built with ``Text.append`` so the model's words are shown as text, never parsed as markup.
     """
@@ -45,7 +47,9 @@ def sentences_text(answer: Answer) -> Text:
         if s.support is not None:
             glyph, style = MARKS[s.support.verdict]
             text.append(f" {glyph}", style=style)
-        text.append("\n" if quoted else " ")
+        if quotes and s.mode == "quote-then-write" and s.quote:
+            text.append(f"\n   ↳ “{plain(s.quote)}”", style="dim")
+        text.append("\n" if quoted or quotes else " ")
     return text
 
 
@@ -61,14 +65,14 @@ def support_line(answer: Answer) -> Text | None:
     return line
 
 
-def render_answer(answer: Answer) -> Group:
+def render_answer(answer: Answer, *, quotes: bool = False) -> Group:
     """The final answer, its sources list and a footer naming the model and mode."""
     from rich.markdown import Markdown  # markdown-it costs ~0.1 s of start-up: only when answering
 
     from agent.types import run_footer
 
     by_sentence = answer.sentences and not answer.abstained
-    body: object = sentences_text(answer) if by_sentence else Markdown(markdown_answer(answer.text))
+    body: object = sentences_text(answer, quotes=quotes) if by_sentence else Markdown(markdown_answer(answer.text))
     parts: list[object] = [body]
     if (line := support_line(answer)) is not None and not answer.abstained:
         parts.append(line)
@@ -101,6 +105,9 @@ def ask(
         str | None, typer.Option("--model", help="Chat model name, or a .gguf file for a local model.")
     ] = None,
     json_out: JsonFlag = False,
+    quotes: Annotated[
+        bool, typer.Option("--quotes", help="Show the source sentence under each sentence the model rewrote.")
+    ] = False,
 ) -> None:
     """Answer a question from the indexed papers, with numbered citations."""
     from agent.cli.context import state
@@ -117,7 +124,7 @@ def ask(
         llm = build_llm(settings, model)
         answer = _run(
             question, index, llm, options, settings,
-            live=not json_out and out.is_terminal, show=not json_out,
+            live=not json_out and out.is_terminal, show=not json_out, quotes=quotes,
         )
     if json_out:
         print_json(answer.to_json())
@@ -135,6 +142,7 @@ def _run(
     *,
     live: bool,
     show: bool,
+    quotes: bool = False,
 ) -> Answer:
     """Drive the answer's events: a live-updating view on a terminal, the final render otherwise."""
     from rich.live import Live
@@ -164,13 +172,13 @@ def _run(
             elif isinstance(event, Done):
                 answer = event.answer
                 if view:  # replace the raw stream with the checked answer
-                    view.update(render_answer(answer))
+                    view.update(render_answer(answer, quotes=quotes))
     finally:
         if view:
             view.stop()
     assert answer is not None
     if show and not view:
-        out.print(render_answer(answer))
+        out.print(render_answer(answer, quotes=quotes))
     return answer
 
 
