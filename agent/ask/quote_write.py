@@ -167,8 +167,8 @@ def _rewrite_styles(
             question, quote, out, llm, embedder, style, temperature, first=first and k == 0
         )
         if sentence.mode == "quote-then-write":
-            return sentence
-    return AnswerSentence(quote.text, [quote.n], "extractive", quote=quote.text)
+            break
+    return sentence
 
 
 def _rewrite_one(

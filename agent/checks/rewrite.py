@@ -268,16 +268,18 @@ def talks_about_the_sentence(rewrite: str, quote: str) -> bool:
     return any(m.group(0).lower() not in quote.lower() for m in _META.finditer(rewrite))
 
 
+@lru_cache(maxsize=1)
+def _direction_stems() -> tuple[frozenset[str], frozenset[str]]:
+    stem = _stemmer().stemWord
+    return frozenset(stem(w) for w in _UP), frozenset(stem(w) for w in _DOWN)
+
+
 def new_direction(rewrite: str, quote: str) -> list[str]:
     """Direction words of the rewrite ("reducing") when the quote states no direction that way (up or down)."""
     stem = _stemmer().stemWord
-    out: list[str] = []
     theirs = {stem(w) for w in _words(quote)}
-    for group in (_UP, _DOWN):
-        stems = {stem(w) for w in group}
-        if not stems & theirs:
-            out += [w for w in _words(rewrite) if stem(w) in stems]
-    return sorted(set(out))
+    out = {w for stems in _direction_stems() if not stems & theirs for w in _words(rewrite) if stem(w) in stems}
+    return sorted(out)
 
 
 def new_definition(rewrite: str, quote: str) -> bool:
@@ -288,7 +290,8 @@ def new_definition(rewrite: str, quote: str) -> bool:
 def repeated_name(rewrite: str, quote: str) -> str | None:
     """A name the rewrite uses more often than the quote does: the same thing on both sides of a claim
     ("TITAN 3.0 260B outperformed ERNIE TITAN 3.0 260B")."""
-    mine = [w for w in _WORD.findall(rewrite) if w in named_entities(rewrite)]
+    names = named_entities(rewrite)
+    mine = [w for w in _WORD.findall(rewrite) if w in names]
     for name in dict.fromkeys(mine):
         if mine.count(name) > 1 and mine.count(name) > len(re.findall(rf"\b{re.escape(name)}\b", quote)):
             return name
